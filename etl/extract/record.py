@@ -1,0 +1,67 @@
+"""What every extractor yields: a source record, or an error naming where it was."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from etl.issues import Issue
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where a record sits in its source: file (and member inside an archive), line, record number."""
+
+    file: str
+    line: int  # 1-based physical line the record starts on (0 when not line-based)
+    record: int  # 1-based record number within the file
+    xpath: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}, ligne {self.line}" if self.line else self.file
+        if self.xpath:
+            where += f", {self.xpath}"
+        return where
+
+
+@dataclass(slots=True)
+class SourceRecord:
+    """One listing as read from the source: raw strings, nothing interpreted yet.
+
+    ``values`` is positional (``values[i]`` is source column ``i``); ``columns``
+    names the positions for this source (shared by every record of a file), so a
+    mapping resolves names to indexes once and reads by index per record.
+    """
+
+    agency_id: str
+    source_key: str
+    location: SourceLocation
+    values: Sequence[str]
+    columns: Mapping[str, int]
+    format_version: str | None = None
+    # Extraction notes that do not stop the record (e.g. key fell back to field 2).
+    issues: list[Issue] = field(default_factory=list)
+
+    def get(self, name: str) -> str:
+        i = self.columns.get(name)
+        if i is None or i >= len(self.values):
+            return ""
+        return self.values[i]
+
+
+@dataclass(slots=True)
+class RecordError:
+    """A record the extractor could not read: never skipped silently."""
+
+    location: SourceLocation
+    issues: list[Issue]
+    agency_id: str | None = None
+    source_key: str | None = None
+    raw: str | None = None  # a prefix of the offending text, for the report
+
+
+class SourceUnreadable(Exception):
+    """The whole source cannot be read (missing file, bad archive…): the run must stop (exit 4)."""
+
+
+ExtractResult = SourceRecord | RecordError
