@@ -1,0 +1,479 @@
+"""Builders: rules that read several source fields, or write a small subtree.
+
+Each builder is a pure function ``(raws, scope) -> value | None`` registered by
+name and referenced from mapping configs (``build: media``). ``raws`` are the
+source strings in the order of the rule's ``from`` list. Builders report
+problems through ``scope.warn`` / ``scope.fail`` or by raising
+``ConversionError``.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from etl.mapping.converters import (
+    ConversionError,
+    amount,
+    boolean,
+    fold,
+    integer,
+    is_blank,
+    iso_date,
+    number,
+    year_date,
+)
+from etl.mapping.engine import RecordScope, builder, get_path
+
+# --- location ----------------------------------------------------------------------------------
+
+_HOUSE_NUMBER = re.compile(r"^\s*(\d{1,5}(?:\s?(?:bis|ter|quater|[a-d]))?)\b[\s,]*(.+)$", re.IGNORECASE)
+
+
+@builder("address")
+def address(raws: Sequence[str], scope: RecordScope) -> dict[str, str]:
+    """"42 rue de la Roquette" → street + houseNumber; AVIV requires both keys (empty allowed)."""
+    raw = " ".join(raws[0].split())
+    if m := _HOUSE_NUMBER.match(raw):
+        return {"houseNumber": m[1], "street": m[2][:512]}
+    return {"houseNumber": "", "street": raw[:512]}
+
+
+@builder("geo_point")
+def geo_point(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
+    """Latitude + longitude → GeoJSON Point, longitude first (RFC 7946)."""
+    lat_raw, lon_raw = raws[0], raws[1]
+    if is_blank(lat_raw) and is_blank(lon_raw):
+        return None
+    try:
+        lat, lon = float(number(lat_raw)), float(number(lon_raw))
+    except ConversionError:
+        scope.warn("W_GPS_INVALID", f"Coordonnées GPS illisibles ({lat_raw} ; {lon_raw}) : elles sont ignorées.",
+                   source=scope.spec_settings.get("latitude_field", "latitude"), value=f"{lat_raw};{lon_raw}")
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        scope.warn("W_GPS_INVALID", f"Coordonnées GPS hors limites ({lat_raw} ; {lon_raw}) : elles sont ignorées.",
+                   value=f"{lat_raw};{lon_raw}")
+        return None
+    # Metropolitan France spans lat 41-52, lon -5.5-10: a swapped pair is a common export bug.
+    if 41 <= lon <= 52 and -5.5 <= lat <= 10 and not (41 <= lat <= 52):
+        scope.warn("W_GPS_SWAPPED", "Latitude et longitude semblent inversées : elles ont été remises dans l'ordre.",
+                   value=f"{lat_raw};{lon_raw}")
+        lat, lon = lon, lat
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+# --- energy ------------------------------------------------------------------------------------
+
+_HEAT_EMITTER = {128: {"radiator": True}, 256: {"underfloor": True}, 384: {"radiator": True, "underfloor": True}}
+_HEAT_ENERGY = {512: "gas", 1024: "oil", 2048: "electric"}
+_HEAT_METHOD = {4096: "CENTRAL", 8192: "INDIVIDUAL"}
+
+
+@builder("heating")
+def heating(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
+    """Poliris field 33: a sum of flags (emitter 128/256, energy 512/1024/2048, distribution
+    4096/8192, reversible air-conditioning 16384) → ``energy.energyType``."""
+    raw = raws[0]
+    if is_blank(raw):
+        return None
+    code = integer(raw)
+    if code <= 0 or code & ~0x7F80:
+        raise ConversionError(f"code de chauffage « {raw} » non documenté (somme de 128, 256, 512, 1024, 2048, 4096, 8192, 16384)")
+    out: dict[str, Any] = {}
+    if emitter := _HEAT_EMITTER.get(code & 384):
+        out["heatForm"] = dict(emitter)
+    energy = code & (512 | 1024 | 2048)
+    if energy:
+        if energy not in _HEAT_ENERGY:
+            raise ConversionError(f"code de chauffage « {raw} » combine plusieurs énergies")
+        out["energySource"] = {_HEAT_ENERGY[energy]: True}
+    method = code & (4096 | 8192)
+    if method:
+        if method not in _HEAT_METHOD:
+            raise ConversionError(f"code de chauffage « {raw} » est à la fois collectif et individuel")
+        out["heatMethod"] = _HEAT_METHOD[method]
+    if code & 16384:
+        out.setdefault("heatForm", {})["air"] = True
+        out.setdefault("energyGeneration", {})["heatpump"] = True
+    return out or None
+
+
+_DPE_VERSIONS = {"dpe_v07-2021": "DPE_V07_2021", "dpe_v01-2011": "DPE_V01_2011",
+                 "dpe_v07_2021": "DPE_V07_2021", "dpe_v01_2011": "DPE_V01_2011"}
+_LETTERS = frozenset("ABCDEFG")
+
+
+@builder("energy_certificate")
+def energy_certificate(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
+    """DPE/GES (Poliris 176-179, 324-328) → ``energy.countrySpecific.fr.energyCertificate``."""
+    (energy_raw, energy_class, ghg_raw, ghg_class, dpe_date, version, cost_min, cost_max, cost_year) = raws
+    energy_class, ghg_class = energy_class.strip().upper(), ghg_class.strip().upper()
+    cert: dict[str, Any] = {}
+    if energy_class in ("VI",) or ghg_class in ("VI",):
+        cert["certificateType"] = "EMPTY"
+    elif energy_class == "NS" or ghg_class == "NS":
+        cert["certificateType"] = "NOT_APPLICABLE"
+    elif not is_blank(version):
+        cert_type = _DPE_VERSIONS.get(fold(version))
+        if cert_type is None:
+            scope.warn("W_DPE_VERSION_UNKNOWN", f"Version de DPE « {version} » inconnue (attendu DPE_v07-2021 ou DPE_v01-2011) : elle est ignorée.",
+                       value=version)
+        else:
+            cert["certificateType"] = cert_type
+    if cert.get("certificateType") in ("EMPTY", "NOT_APPLICABLE"):
+        return cert
+    for letter, key in ((energy_class, "efficiencyClass"), (ghg_class, "GHGEmissionClass")):
+        if letter and letter != "0":
+            if letter in _LETTERS:
+                cert[key] = letter
+            else:
+                scope.warn("W_DPE_CLASS_INVALID", f"Classe énergie/GES « {letter} » invalide (A à G, VI ou NS) : elle est ignorée.",
+                           value=letter)
+    for raw, key, conv in ((energy_raw, "overallEnergyNeed", amount), (ghg_raw, "GHGEmission", amount),
+                           (cost_min, "energyConsumptionCostMin", amount), (cost_max, "energyConsumptionCostMax", amount)):
+        if not is_blank(raw):
+            try:
+                cert[key] = conv(raw)
+            except ConversionError as exc:
+                scope.warn("W_VALUE_IGNORED", f"DPE : {exc} ; la valeur est ignorée.", value=raw)
+    for raw, key, conv in ((dpe_date, "releaseDate", iso_date), (cost_year, "dateOfConsumptionCostEstimation", year_date)):
+        if not is_blank(raw):
+            try:
+                cert[key] = conv(raw)
+            except ConversionError as exc:
+                scope.warn("W_VALUE_IGNORED", f"DPE : {exc} ; la valeur est ignorée.", value=raw)
+    if "certificateType" not in cert and cert.get("efficiencyClass"):
+        # The July 2021 reform: a DPE made from that date is a "v07-2021" one.
+        release = cert.get("releaseDate")
+        cert["certificateType"] = "DPE_V01_2011" if release and release < "2021-07-01" else "DPE_V07_2021"
+    lo, hi = cert.get("energyConsumptionCostMin"), cert.get("energyConsumptionCostMax")
+    if lo is not None and hi is not None and lo > hi:
+        scope.warn("W_DPE_COSTS_SWAPPED", f"DPE : coût minimum ({lo}) supérieur au coût maximum ({hi}) : valeurs inversées.")
+        cert["energyConsumptionCostMin"], cert["energyConsumptionCostMax"] = hi, lo
+    return cert or None
+
+
+# --- structure ---------------------------------------------------------------------------------
+
+_ORIENTATIONS = {
+    frozenset({"S"}): "SOUTH", frozenset({"E"}): "EAST", frozenset({"W"}): "WEST", frozenset({"N"}): "NORTH",
+    frozenset({"S", "E"}): "SOUTH_EAST", frozenset({"S", "W"}): "SOUTH_WEST",
+    frozenset({"N", "E"}): "NORTH_EAST", frozenset({"N", "W"}): "NORTH_WEST",
+    frozenset({"E", "W"}): "EAST_WEST", frozenset({"N", "S"}): "SOUTH_NORTH",
+}
+
+
+@builder("orientation")
+def orientation(raws: Sequence[str], scope: RecordScope) -> str | None:
+    """Four OUI/NON fields (south, east, west, north) → one AVIV orientation, when expressible."""
+    sides = set()
+    for raw, side in zip(raws, "SEWN", strict=True):
+        if raw and not is_blank(raw):
+            try:
+                if boolean(raw):
+                    sides.add(side)
+            except ConversionError:
+                pass
+    if not sides:
+        return None
+    return _ORIENTATIONS.get(frozenset(sides))  # three or four sides: no AVIV value, leave it out
+
+
+@builder("bathrooms")
+def bathrooms(raws: Sequence[str], scope: RecordScope) -> int | None:
+    """Salles de bain + salles d'eau: AVIV has one bathroom count."""
+    total, seen = 0, False
+    for raw in raws:
+        if not is_blank(raw):
+            total += integer(raw)
+            seen = True
+    return total if seen else None
+
+
+# --- prices ------------------------------------------------------------------------------------
+
+
+def _money(value: float | int) -> str:
+    text = f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+    return (text[:-3] if text.endswith(",00") else text) + " €"
+
+
+@builder("rent")
+def rent(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
+    """Poliris field 11 for rentals is the rent charges included (4.09); 23 is the charges.
+    AVIV wants ``baseRent`` excluding charges and ``totalRent`` including them."""
+    price_raw, charges_raw = raws[0], raws[1]
+    if is_blank(price_raw):
+        return None
+    total = amount(price_raw)
+    out: dict[str, Any] = {"priceTimeUnit": "MONTH"}
+    charges = None
+    if not is_blank(charges_raw):
+        try:
+            charges = amount(charges_raw)
+        except ConversionError as exc:
+            scope.warn("W_VALUE_IGNORED", f"{scope.label('charges')} : {exc} ; la valeur est ignorée.",
+                       source="charges", value=charges_raw)
+    if charges is not None and charges < total:
+        base = total - charges
+        out["baseRent"] = {"amount": round(base, 2) if isinstance(base, float) else base}
+        out["totalRent"] = {"amount": total}
+        out["operatingCosts"] = {"amount": charges}
+    else:
+        out["baseRent"] = {"amount": total}
+    return out
+
+
+@builder("price_note")
+def price_note(raws: Sequence[str], scope: RecordScope) -> str | None:
+    """The Alur-law wording of fees, in French. AVIV's ``brokerageFee`` object cannot carry any key
+    under the spec's strict reading (digest §6 trap 1), so the legally required facts go in
+    ``prices.priceNote`` as the official example does."""
+    (kind, price_raw, fees_raw, payer_raw, net_raw, inventory_raw, charges_mode_raw, schedule_raw) = raws
+    sale = get_path(scope.body, ("data", "distributionType")) != "RENT"
+    parts: list[str] = []
+
+    def num(raw: str) -> float | int | None:
+        if is_blank(raw):
+            return None
+        try:
+            return amount(raw)
+        except ConversionError:
+            return None
+
+    price, fees, net = num(price_raw), num(fees_raw), num(net_raw)
+    payer = fold(payer_raw)
+    if sale and price is not None:
+        if payer in ("1", "3") and fees is not None:
+            share = "de l'acquéreur" if payer == "1" else "de l'acquéreur et du vendeur"
+            pct = f"{fees:g}".replace(".", ",")
+            text = f"Prix honoraires inclus : {_money(price)}, dont {pct} % TTC d'honoraires à la charge {share}"
+            parts.append(text + (f" ({_money(net)} hors honoraires)." if net is not None else "."))
+        elif payer == "2":
+            parts.append(f"Prix : {_money(price)}, honoraires à la charge du vendeur.")
+    elif not sale and fees is not None:
+        text = f"Honoraires à la charge du locataire : {_money(fees)} TTC"
+        inventory = num(inventory_raw)
+        parts.append(text + (f", dont {_money(inventory)} pour l'état des lieux." if inventory is not None else "."))
+        mode = {"1": "forfaitaires mensuelles", "2": "provisions mensuelles avec régularisation annuelle",
+                "3": "remboursement annuel par le locataire"}.get(fold(charges_mode_raw))
+        if mode:
+            parts.append(f"Charges : {mode}.")
+    url = schedule_raw.strip()
+    if url and not is_blank(url):
+        parts.append(f"Barème des honoraires : {url}")
+    return " ".join(parts) or None
+
+
+# --- portals -----------------------------------------------------------------------------------
+
+PORTALS = ("SL", "BD", "BUCOM", "SLN", "SLC")
+_FIELD82_EXPRESSIBLE = frozenset({"SL", "BD"})
+
+
+@builder("requested_portals")
+def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
+    """Field 82 (Publications) says which of SL/BD the agency wants; it has no code for BUCOM,
+    SLN or SLC, so those come from the listing's type (settings.implied_portals).
+
+    Returns the requested AVIV portals, or an empty list meaning "the agency's default".
+    Sets ``@pack_commercialisateur`` when field 82 carries PC.
+    """
+    publications, kind, property_type, subtype = raws
+    codes = [c.strip().upper() for c in re.split(r"[,;|\s]+", publications) if c.strip()]
+    chosen = [c for c in codes if c in PORTALS]
+    if "PC" in codes:
+        scope.outputs["pack_commercialisateur"] = True
+    ignored = [c for c in codes if c not in PORTALS and c not in ("PC",)]
+    if ignored:
+        scope.warn("W_PUBLICATION_IGNORED",
+                   f"Codes de publication non gérés par l'API AVIV ignorés : {', '.join(ignored)}.",
+                   source="publications", value=publications)
+    implied_tables: dict[str, dict[str, list[str]]] = scope.spec_settings.get("implied_portals", {})
+    implied: list[str] = []
+    for raw, table in ((kind, "transaction_type"), (property_type, "property_type"), (subtype, "property_subtype")):
+        for p in implied_tables.get(table, {}).get(fold(raw), []):
+            if p not in implied:
+                implied.append(p)
+    if chosen:
+        # The agency named its SL/BD portals explicitly: only add what field 82 cannot express.
+        implied = [p for p in implied if p not in _FIELD82_EXPRESSIBLE]
+    out = list(dict.fromkeys(chosen + implied))
+    scope.outputs["portals_explicit"] = bool(chosen)
+    return out
+
+
+# --- media -------------------------------------------------------------------------------------
+
+_SAFE_URL_CHARS = "/:?&=#%+@!$'()*,;~"
+
+
+def _clean_url(url: str) -> str | None:
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    # Kyero-style raw spaces and accents: percent-encode rather than reject.
+    path = quote(parts.path, safe=_SAFE_URL_CHARS)
+    query = quote(parts.query, safe=_SAFE_URL_CHARS)
+    clean = urlunsplit((parts.scheme.lower(), parts.netloc, path, query, ""))
+    return clean if len(clean) <= 2048 else None
+
+
+def _with_version(url: str, version: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}v={version}"
+
+
+_CAPTION_CATEGORIES: list[tuple[str, str]] = [
+    ("salle de bain", "BATHROOM"), ("salle d'eau", "BATHROOM"), ("sdb", "BATHROOM"),
+    ("cuisine", "KITCHEN"), ("sejour", "LIVING_ROOM"), ("salon", "LIVING_ROOM"), ("piece de vie", "LIVING_ROOM"),
+    ("chambre", "BEDROOM"), ("suite", "BEDROOM"), ("piscine", "POOL"), ("jardin", "GARDEN"),
+    ("terrasse", "TERRACE"), ("balcon", "BALCONY"), ("garage", "GARAGE"), ("cave", "BASEMENT"),
+    ("entree", "ENTRY_HALL"), ("couloir", "CORRIDOR"), ("wc", "TOILETS"), ("toilettes", "TOILETS"),
+    ("bureau", "WORK_ROOM"), ("plan", "FLOOR_PLAN"), ("escalier", "STAIRS"), ("veranda", "VERANDA"),
+    ("vue", "VIEW_FROM_PROPERTY"), ("facade", "HOUSE_VIEW"), ("exterieur", "OUTDOOR"), ("dpe", "ENERGY_CERTIFICATE"),
+]
+
+
+def caption_category(title: str) -> str | None:
+    key = fold(title)
+    for word, category in _CAPTION_CATEGORIES:
+        if word in key:
+            return category
+    return None
+
+
+@builder("media")
+def media(raws: Sequence[str], scope: RecordScope) -> list[dict[str, Any]] | None:
+    """Photos 1-30 (``from`` lists photo, caption pairs in display order) + panorama + virtual tour.
+
+    Photos given as URLs keep their URL (the agency's URL is the image's identity, and SeLoger
+    already asked agencies to version it). Photos shipped inside the ZIP are published under the
+    agency's ``photo_base_url`` with a version derived from the file's CRC, so a changed picture
+    gets a new URL and an unchanged one keeps it.
+    """
+    *pairs, panorama, tour = raws
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    feed = scope.feed
+    for n in range(0, len(pairs), 2):
+        raw, title = pairs[n].strip(), pairs[n + 1].strip()
+        if not raw or is_blank(raw):
+            continue
+        rank = n // 2 + 1
+        url = _clean_url(raw)
+        if url is None:
+            name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+            if feed.photo_base_url and name:
+                version = feed.photo_versions.get(name.casefold())
+                if version is None and feed.photo_versions:
+                    scope.warn("W_PHOTO_FILE_MISSING", f"Photo {rank} « {raw} » absente de l'archive : elle n'est pas publiée.",
+                               source=f"photo_{rank}", value=raw, path="media")
+                    continue
+                base = _clean_url(feed.photo_base_url.rstrip("/") + "/" + quote(name))
+                url = _with_version(base, version) if base and version else base
+            if url is None:
+                scope.warn("W_PHOTO_NOT_URL",
+                           f"Photo {rank} « {raw} » n'est pas une adresse http(s) et aucune adresse de publication des photos "
+                           "n'est configurée pour l'agence : elle n'est pas publiée.",
+                           source=f"photo_{rank}", value=raw, path="media")
+                continue
+        if url in seen:
+            scope.warn("W_PHOTO_DUPLICATE", f"Photo {rank} répète une photo précédente : elle n'est envoyée qu'une fois.",
+                       source=f"photo_{rank}", value=raw, path="media")
+            continue
+        seen.add(url)
+        item: dict[str, Any] = {"url": url, "mediaType": "PICTURE"}
+        if title and title.strip():
+            item["title"] = title
+            if category := caption_category(title):
+                item["category"] = category
+        out.append(item)
+    for raw, media_type in ((tour, "VIRTUAL_TOUR"), (panorama, "PANORAMA")):
+        if raw and not is_blank(raw):
+            url = _clean_url(raw)
+            if url is None:
+                scope.warn("W_MEDIA_NOT_URL", f"« {raw} » n'est pas une adresse http(s) : {media_type.lower()} ignoré(e).",
+                           value=raw, path="media")
+            elif url not in seen:
+                seen.add(url)
+                out.append({"url": url, "mediaType": media_type})
+    return out or None
+
+
+# --- texts -------------------------------------------------------------------------------------
+
+_LANGUAGES = {"EN": "en", "ES": "es", "DE": "de", "IT": "it", "NL": "nl", "PT": "pt"}
+
+
+@builder("translations")
+def translations(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
+    """Poliris languages 1-3 (code, proximity, title, description) → multilingual texts."""
+    out: dict[str, dict[str, str]] = {}
+    for n in range(0, len(raws), 4):
+        code, proximity, title, description = raws[n:n + 4]
+        if not code.strip() and not (title.strip() or description.strip()):
+            continue
+        lang = _LANGUAGES.get(code.strip().upper())
+        if lang is None:
+            scope.warn("W_LANGUAGE_UNKNOWN", f"Code langue « {code} » non reconnu (EN, ES, DE, IT, NL, PT) : la traduction est ignorée.",
+                       value=code, path="data.texts")
+            continue
+        for key, value in (("headline", title), ("description", description), ("area", proximity)):
+            if value.strip():
+                out.setdefault(key, {})[lang] = value.strip()
+    return out or None
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}")
+
+
+@builder("contact_person")
+def contact_person(raws: Sequence[str], scope: RecordScope) -> dict[str, str] | None:
+    phone, name, email = (r.strip() for r in raws)
+    out: dict[str, str] = {}
+    if name:
+        out["name"] = name
+    if phone and not is_blank(phone):
+        out["phoneNumber"] = phone
+    if email:
+        if _EMAIL.fullmatch(email):
+            out["email"] = email
+        else:
+            scope.warn("W_EMAIL_INVALID", f"Adresse e-mail de contact « {email} » invalide : elle est ignorée.",
+                       source="contact_email", value=email)
+    return out or None
+
+
+@builder("deposit_note")
+def deposit_note(raws: Sequence[str], scope: RecordScope) -> dict[str, str] | None:
+    """AVIV has no numeric security-deposit field: the amount goes in ``depositNote``."""
+    if is_blank(raws[0]):
+        return None
+    return {"fr": f"Dépôt de garantie : {_money(amount(raws[0]))}."}
+
+
+@builder("departments_note")
+def departments_note(raws: Sequence[str], scope: RecordScope) -> str | None:
+    """Catalogue-house départements (field 322) have no AVIV field: keep them readable."""
+    raw = raws[0].strip()
+    if not raw:
+        return None
+    codes = [c.strip() for c in re.split(r"[,;\s]+", raw) if c.strip()]
+    return "Modèle proposé dans les départements : " + ", ".join(codes) + "."
+
+
+def crc_version(data_crc: int) -> str:
+    """A short version tag from a ZIP member's CRC-32."""
+    return f"{data_crc & 0xFFFFFFFF:08x}"
+
+
+def bytes_version(data: bytes) -> str:
+    return crc_version(zlib.crc32(data))

@@ -1,0 +1,256 @@
+"""Single-value converters: a raw source string → a JSON value for the AVIV body.
+
+Each converter is a pure function ``(raw: str) -> value`` that raises
+``ConversionError`` with a French message an agency can act on. Empty input
+never reaches a converter (the engine skips empty values), but Poliris writes
+"empty" as ``0`` or ``00/00/0000`` in optional fields: ``is_blank`` knows that.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class ConversionError(ValueError):
+    """A value that cannot be converted; the message is shown to the agency."""
+
+
+BLANK_MARKERS = frozenset({"0", "0.0", "0.00", "00/00/0000", "0000-00-00", "00/00/00"})
+
+
+def is_blank(raw: str) -> bool:
+    """Poliris writes an absent optional value as ``0`` or ``00/00/0000``."""
+    return not raw or raw in BLANK_MARKERS
+
+
+@lru_cache(maxsize=8192)
+def fold(text: str) -> str:
+    """Case-, accent- and spacing-insensitive key for matching enumerated source values."""
+    text = unicodedata.normalize("NFKD", text.strip().casefold().replace("\u2019", "'"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.split())
+
+
+# --- numbers -----------------------------------------------------------------------------------
+
+_NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f€]|eur(os?)?$", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _normalise_number(raw: str) -> str:
+    s = _NUMBER_JUNK.sub("", raw.strip())
+    if _PLAIN_NUMBER.fullmatch(s):  # the common case: "2950000.00", "58.4", "4"
+        return s
+    s = s.replace("'", "")
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        # The right-most separator is the decimal one: "495.000,00" and "495,000.00".
+        dec, thou = (",", ".") if s.rfind(",") > s.rfind(".") else (".", ",")
+        s = s.replace(thou, "").replace(dec, ".")
+    elif commas == 1:
+        s = s.replace(",", ".")  # French decimal comma: "58,4"
+    elif commas > 1:
+        s = s.replace(",", "")
+    elif dots > 1:
+        s = s.replace(".", "")  # "1.250.000"
+    return s
+
+
+def number(raw: str) -> int | float:
+    """French or dotted number → JSON number; whole values become ints so hashes are stable."""
+    s = _normalise_number(raw)
+    try:
+        value = float(s)
+    except ValueError:
+        raise ConversionError(f"« {raw} » n'est pas un nombre") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConversionError(f"« {raw} » n'est pas un nombre")
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def amount(raw: str) -> int | float:
+    """A price or area: a number ≥ 0."""
+    value = number(raw)
+    if value < 0:
+        raise ConversionError(f"« {raw} » est négatif")
+    return value
+
+
+def positive_amount(raw: str) -> int | float:
+    value = amount(raw)
+    if value == 0:
+        raise ConversionError("la valeur est 0")
+    return value
+
+
+def integer(raw: str) -> int:
+    value = number(raw)
+    if isinstance(value, float):
+        raise ConversionError(f"« {raw} » n'est pas un nombre entier")
+    return value
+
+
+def count(raw: str) -> int:
+    value = integer(raw)
+    if value < 0:
+        raise ConversionError(f"« {raw} » est négatif")
+    return value
+
+
+def half_count(raw: str) -> int | float:
+    """Room counts may be halves (AVIV ``numberOfRooms`` is a number)."""
+    value = amount(raw)
+    if value * 2 != int(value * 2):
+        raise ConversionError(f"« {raw} » n'est pas un nombre de pièces valide")
+    return value
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+_YMD = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def parse_date(raw: str) -> date:
+    s = raw.strip()
+    try:
+        if m := _DMY.fullmatch(s):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        if m := _YMD.fullmatch(s[:10]):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ConversionError(f"« {raw} » n'est pas une date valide") from None
+    raise ConversionError(f"« {raw} » n'est pas une date au format JJ/MM/AAAA")
+
+
+def iso_date(raw: str) -> str:
+    """DD/MM/YYYY → ``YYYY-MM-DD`` (AVIV ``format: date``)."""
+    return parse_date(raw).isoformat()
+
+
+def iso_datetime(raw: str) -> str:
+    """DD/MM/YYYY → midnight in France as RFC 3339 with its offset (AVIV ``format: date-time``)."""
+    d = parse_date(raw)
+    return datetime.combine(d, time(0, 0), tzinfo=PARIS).isoformat()
+
+
+def year_date(raw: str) -> str:
+    """A reference year (``2021``) or a date (``01/01/2000``, seen in field 328) → ``YYYY-01-01``."""
+    s = raw.strip()
+    if re.fullmatch(r"\d{4}", s):
+        year = int(s)
+        if not 1900 <= year <= 2100:
+            raise ConversionError(f"« {raw} » n'est pas une année plausible")
+        return f"{year:04d}-01-01"
+    return iso_date(s)
+
+
+def year(raw: str) -> int:
+    value = integer(raw)
+    if not 1000 <= value <= 2100:
+        raise ConversionError(f"« {raw} » n'est pas une année plausible")
+    return value
+
+
+# --- text and enumerations ---------------------------------------------------------------------
+
+
+def text(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ConversionError("le texte est vide")
+    return value
+
+
+_YES = frozenset({"oui", "o", "yes", "y", "1", "true", "vrai", "x"})
+_NO = frozenset({"non", "n", "no", "0", "false", "faux"})
+
+
+def boolean(raw: str) -> bool:
+    key = raw.strip().casefold()
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise ConversionError(f"« {raw} » n'est ni OUI ni NON")
+
+
+def tristate(raw: str) -> str:
+    """OUI/NON → the AVIV string tri-state YES/NO."""
+    return "YES" if boolean(raw) else "NO"
+
+
+def upper(raw: str) -> str:
+    return text(raw).upper()
+
+
+_COUNTRIES = {
+    "france": "FRA", "fr": "FRA", "fra": "FRA", "france metropolitaine": "FRA",
+    "monaco": "MCO", "mc": "MCO", "mco": "MCO",
+    "belgique": "BEL", "belgium": "BEL", "be": "BEL", "bel": "BEL",
+    "suisse": "CHE", "switzerland": "CHE", "ch": "CHE", "che": "CHE",
+    "luxembourg": "LUX", "lu": "LUX", "lux": "LUX",
+    "espagne": "ESP", "spain": "ESP", "es": "ESP", "esp": "ESP",
+    "italie": "ITA", "italy": "ITA", "it": "ITA", "ita": "ITA",
+    "portugal": "PRT", "pt": "PRT", "prt": "PRT",
+    "allemagne": "DEU", "germany": "DEU", "de": "DEU", "deu": "DEU",
+    "royaume-uni": "GBR", "royaume uni": "GBR", "angleterre": "GBR", "gb": "GBR", "gbr": "GBR",
+    "maroc": "MAR", "ma": "MAR", "mar": "MAR", "andorre": "AND", "and": "AND",
+    "maurice": "MUS", "ile maurice": "MUS", "mus": "MUS",
+    "guadeloupe": "GLP", "martinique": "MTQ", "guyane": "GUF", "la reunion": "REU", "reunion": "REU",
+    "mayotte": "MYT", "nouvelle-caledonie": "NCL", "polynesie francaise": "PYF",
+    "saint-martin": "MAF", "saint-barthelemy": "BLM", "saint-pierre-et-miquelon": "SPM",
+}
+
+
+def country_iso3(raw: str) -> str:
+    """French country name or ISO code → ISO 3166 alpha-3 (what AVIV advises)."""
+    key = fold(raw)
+    if key in _COUNTRIES:
+        return _COUNTRIES[key]
+    if re.fullmatch(r"[a-z]{3}", key):
+        return key.upper()
+    raise ConversionError(f"pays « {raw} » inconnu : indiquez le nom du pays en français ou son code ISO")
+
+
+def postal_code(raw: str) -> str:
+    value = raw.strip().replace(" ", "")
+    if re.fullmatch(r"\d{4}", value):
+        value = "0" + value  # spreadsheets drop the leading zero of 06250
+    if not re.fullmatch(r"\d{5}", value):
+        raise ConversionError(f"« {raw} » n'est pas un code postal français à 5 chiffres")
+    return value
+
+
+def lowercase_language(raw: str) -> str:
+    value = raw.strip().lower()
+    if not re.fullmatch(r"[a-z]{2}", value):
+        raise ConversionError(f"« {raw} » n'est pas un code langue ISO à 2 lettres")
+    return value
+
+
+CONVERTERS = {
+    "text": text,
+    "upper": upper,
+    "number": number,
+    "amount": amount,
+    "positive_amount": positive_amount,
+    "integer": integer,
+    "count": count,
+    "half_count": half_count,
+    "date": iso_date,
+    "datetime": iso_datetime,
+    "year_date": year_date,
+    "year": year,
+    "boolean": boolean,
+    "tristate": tristate,
+    "country": country_iso3,
+    "postal_code": postal_code,
+    "language": lowercase_language,
+}
