@@ -1,21 +1,37 @@
-"""The ``classifieds-etl`` command (also ``python -m etl``)."""
+"""classifieds-etl: agency listing exports → AVIV Classified API v4."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from etl import __version__
+
 
 def build_parser() -> argparse.ArgumentParser:
+    from etl.convert_cli import add_parser as add_convert
+    from etl.demo import add_parser as add_demo
+    from etl.load.cli import add_parsers as add_load_parsers
+    from etl.sandbox.cli import add_parser as add_sandbox
+
     parser = argparse.ArgumentParser(prog="classifieds-etl", description=__doc__)
-    parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"classifieds-etl {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_demo(subparsers)
+    add_convert(subparsers)
+    add_load_parsers(subparsers)
+    add_sandbox(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrompu\n")
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,234 @@
+"""Convert: extract → map → validate, one ``Outcome`` per source record (streaming).
+
+Everything per feed (the compiled mapping, the labels of source fields, the
+per-agency options) is prepared once; per record the work is one generated
+mapping function, the body's schema check, the portal rules and a hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from etl import __version__
+from etl.extract.poliris import COLUMNS, PolirisFeed, field_label, read_poliris
+from etl.extract.record import RecordError, SourceRecord
+from etl.issues import Issue
+from etl.mapping import CompiledMapping, FeedContext, MappingSpec, load_mapping
+from etl.mapping.builders import bytes_version
+from etl.model.canonical import content_hash
+from etl.model.check import check_body
+from etl.outcome import ListingKey, Outcome
+from etl.validate.portals import evaluate
+from etl.validate.settings import PortalRules
+
+DEFAULT_MAPPING = "poliris"
+
+
+@dataclass(frozen=True)
+class AgencyOptions:
+    """What conversion needs to know about one agency (from ``agencies.yaml``; defaults for ``convert``)."""
+
+    portal_rules: PortalRules = field(default_factory=PortalRules)
+    photo_base_url: str | None = None
+    source_system: str | None = None
+    offerer_estate_id: str | None = None  # template over {agency_id} and {source_key}
+
+
+@lru_cache(maxsize=1)
+def _default_options() -> AgencyOptions:
+    return AgencyOptions()
+
+
+@dataclass(slots=True)
+class FeedStats:
+    """Facts about the source as a whole, known once the iterator is exhausted.
+
+    ``complete`` is False when the source ended mid-record (truncated upload) or
+    could not be read to its end: the loader must then refuse deletions.
+    """
+
+    source: str
+    records: int = 0
+    complete: bool = True
+    problems: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    format_version: str | None = None
+    other_agencies: int = 0  # records skipped because --agency named another agency
+
+
+def poliris_label(name: str) -> str:
+    """A mapping's source name (``price``) → how agencies find it: « champ 11 (Prix / Loyer / Prix de cession) »."""
+    i = COLUMNS.get(name)
+    return field_label(i + 1) if i is not None else name
+
+
+class Converter:
+    """One compiled mapping applied to the records of one feed."""
+
+    def __init__(self, spec: MappingSpec, columns: dict[str, int], labels: Callable[[str], str],
+                 options_for: Callable[[str], AgencyOptions]) -> None:
+        self.spec = spec
+        self.compiled = CompiledMapping(spec, columns, labels)
+        self.labels = labels
+        self.options_for = options_for
+        self._path_sources = self._index_path_sources(spec)
+        self._feed_contexts: dict[str, FeedContext] = {}
+
+    @staticmethod
+    def _index_path_sources(spec: MappingSpec) -> list[tuple[str, str]]:
+        """AVIV path → the source field that fills it, so a portal rule's issue names the column."""
+        seen: dict[str, str] = {}
+        for rule in spec.rules:
+            if rule.sources and not rule.to.startswith("@"):
+                seen.setdefault(rule.to, rule.sources[0])
+        return sorted(seen.items(), key=lambda kv: -len(kv[0]))
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one Converter per feed; paths are few
+    def source_of(self, path: str) -> str | None:
+        for prefix, source in self._path_sources:
+            if path == prefix or path.startswith(prefix + ".") or prefix.startswith(path + "."):
+                return self.labels(source)
+        return None
+
+    def _labelled(self, issue: Issue) -> Issue:
+        """Extraction issues name fields by rank ("175"); reports name them as the mapping does."""
+        name = issue.source_field
+        if name and name.isdigit():
+            return Issue(issue.code, issue.message, issue.severity, self.labels(name), issue.aviv_path,
+                         issue.value, issue.portal)
+        return issue
+
+    def feed_context(self, agency_id: str, base: FeedContext) -> FeedContext:
+        ctx = self._feed_contexts.get(agency_id)
+        if ctx is None:
+            options = self.options_for(agency_id)
+            ctx = FeedContext(agency_id=agency_id, photos_mode=base.photos_mode,
+                              photo_base_url=options.photo_base_url, photo_versions=base.photo_versions,
+                              source_system_version=__version__)
+            self._feed_contexts[agency_id] = ctx
+        return ctx
+
+    def convert(self, record: SourceRecord, base: FeedContext) -> Outcome:
+        agency = record.agency_id
+        options = self.options_for(agency)
+        mapped = self.compiled.apply(record, self.feed_context(agency, base))
+        identity = self.spec.identity
+        reference = record.get(identity.marketing_key).strip()
+        template = options.offerer_estate_id or identity.offerer_estate_id
+        estate_id = template.format(agency_id=agency, source_key=record.source_key)
+        data = mapped.body.setdefault("data", {})
+        data["metaData"] = {"source": {
+            "sourceSystem": options.source_system or identity.source_system,
+            "sourceSystemVersion": identity.source_system_version or __version__,
+            "offererMarketingKey": reference,
+            "offererEstateId": estate_id,
+        }}
+        issues: list[Issue] = [self._labelled(i) for i in record.issues] + mapped.issues
+        if len(estate_id) > 512:
+            issues.append(Issue("E_ESTATE_ID_TOO_LONG",
+                                f"Identifiant d'annonce trop long ({len(estate_id)} caractères, 512 au plus).",
+                                aviv_path="data.metaData.source.offererEstateId", value=estate_id[:80]))
+
+        requested = list(mapped.outputs.get("portals") or [])
+        if not mapped.outputs.get("portals_explicit"):
+            # Field 82 empty: "every portal the agency subscribes to", plus what the type implies.
+            requested = list(dict.fromkeys([*options.portal_rules.default_portals, *requested]))
+        verdict = evaluate(mapped.body, requested, options.portal_rules)
+        # The body sent: portals first, for a readable payload.
+        body: dict[str, Any] = {"portals": verdict.portals, **mapped.body}
+        mapped_paths = {i.aviv_path for i in mapped.issues if i.is_error}
+        for issue in verdict.issues + check_body(body):
+            if issue.is_error and issue.aviv_path in mapped_paths:
+                continue  # the mapping already said what is wrong with that field, in the agency's terms
+            if issue.source_field is None and issue.aviv_path:
+                source = self.source_of(issue.aviv_path)
+                if source:
+                    issue = Issue(issue.code, issue.message, issue.severity, source, issue.aviv_path,
+                                  issue.value, issue.portal)
+            issues.append(issue)
+        errors = {(i.source_field, i.value) for i in issues if i.is_error and i.source_field}
+        if errors:
+            # One problem, one line: a value that rejects the record is not also listed as ignored.
+            issues = [i for i in issues if i.is_error or (i.source_field, i.value) not in errors]
+        accepted = verdict.accepted and not any(i.is_error for i in issues)
+        return Outcome(
+            location=record.location,
+            key=ListingKey(agency, record.source_key),
+            reference=reference,
+            accepted=accepted,
+            body=body if accepted else None,
+            body_hash=content_hash(body) if accepted else None,
+            requested_portals=verdict.requested,
+            portals=verdict.portals if accepted else [],
+            issues=issues,
+        )
+
+
+class PhotoVersions(Mapping[str, str]):
+    """Version tags of the photos shipped in a send (file name, case-folded → CRC-32 tag).
+
+    Computed on first use: only agencies that publish ZIP photos under a
+    ``photo_base_url`` need them, and reading every image is not free.
+    """
+
+    def __init__(self, feed: PolirisFeed) -> None:
+        self._feed = feed
+        self._versions: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._versions is None:
+            self._versions = {name.rsplit("/", 1)[-1].casefold(): bytes_version(self._feed.read_photo(name))
+                              for name in self._feed.photo_files}
+        return self._versions
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._feed.photo_files)
+
+
+def rejected_at_extraction(error: RecordError) -> Outcome:
+    key = ListingKey(error.agency_id, error.source_key) if error.agency_id and error.source_key else None
+    return Outcome(location=error.location, key=key, reference="", accepted=False, issues=list(error.issues))
+
+
+def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | Path | None = None,
+            stats: FeedStats | None = None, only_agency: str | None = None,
+            options_for: Callable[[str], AgencyOptions] | None = None) -> Iterator[Outcome]:
+    """Stream the outcomes of one source.
+
+    ``agency_id`` fills Poliris field 1 when a feed leaves it empty; ``only_agency``
+    keeps the records of one agency of a grouped send. Raises ``SourceUnreadable``
+    when the source cannot be opened at all.
+    """
+    stats = stats if stats is not None else FeedStats(source=str(source))
+    spec = load_mapping(mapping or DEFAULT_MAPPING)
+    feed: PolirisFeed = read_poliris(source, agency_id=agency_id)
+    converter = Converter(spec, dict(feed.columns), poliris_label, options_for or (lambda _a: _default_options()))
+    base = FeedContext(photos_mode=feed.photos_mode or "URL", photo_versions=PhotoVersions(feed))
+    for item in feed.records():
+        if only_agency is not None:
+            item_agency = item.agency_id
+            if item_agency is not None and item_agency != only_agency:
+                stats.other_agencies += 1
+                continue
+        stats.records += 1
+        if isinstance(item, RecordError):
+            yield rejected_at_extraction(item)
+        else:
+            if stats.format_version is None:
+                stats.format_version = item.format_version
+            yield converter.convert(item, base)
+    stats.encoding = feed.encoding
+    stats.problems.extend(i.message for i in feed.issues)
+    if feed.stats.complete is False:
+        stats.complete = False
+        stats.problems.extend(feed.stats.problems)
