@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -33,7 +34,7 @@ from etl.mapping.engine import RecordScope, builder, get_path
 _HOUSE_NUMBER = re.compile(r"^\s*(\d{1,5}(?:\s?(?:bis|ter|quater|[a-d]))?)\b[\s,]*(.+)$", re.IGNORECASE)
 
 
-@builder("address")
+@builder("address", runs_on_empty=True)
 def address(raws: Sequence[str], scope: RecordScope) -> dict[str, str]:
     """"42 rue de la Roquette" → street + houseNumber; AVIV requires both keys (empty allowed)."""
     raw = " ".join(raws[0].split())
@@ -275,7 +276,7 @@ PORTALS = ("SL", "BD", "BUCOM", "SLN", "SLC")
 _FIELD82_EXPRESSIBLE = frozenset({"SL", "BD"})
 
 
-@builder("requested_portals")
+@builder("requested_portals", runs_on_empty=True)
 def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
     """Field 82 (Publications) says which of SL/BD the agency wants; it has no code for BUCOM,
     SLN or SLC, so those come from the listing's type (settings.implied_portals).
@@ -312,8 +313,14 @@ def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
 _SAFE_URL_CHARS = "/:?&=#%+@!$'()*,;~"
 
 
+# Most photo URLs are already clean: checking that is far cheaper than splitting and re-quoting.
+_CLEAN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?")
+
+
 def _clean_url(url: str) -> str | None:
     url = url.strip()
+    if len(url) <= 2048 and _CLEAN_URL.fullmatch(url):
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -342,6 +349,7 @@ _CAPTION_CATEGORIES: list[tuple[str, str]] = [
 ]
 
 
+@lru_cache(maxsize=4096)  # captions repeat ("Séjour", "Cuisine"…) across a feed
 def caption_category(title: str) -> str | None:
     key = fold(title)
     for word, category in _CAPTION_CATEGORIES:

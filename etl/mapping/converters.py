@@ -64,11 +64,13 @@ def _normalise_number(raw: str) -> str:
 
 def number(raw: str) -> int | float:
     """French or dotted number → JSON number; whole values become ints so hashes are stable."""
-    s = _normalise_number(raw)
     try:
-        value = float(s)
+        value = float(raw)  # the common case, "350000" or "58.4", needs no normalising
     except ValueError:
-        raise ConversionError(f"« {raw} » n'est pas un nombre") from None
+        try:
+            value = float(_normalise_number(raw))
+        except ValueError:
+            raise ConversionError(f"« {raw} » n'est pas un nombre") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ConversionError(f"« {raw} » n'est pas un nombre")
     return int(value) if value.is_integer() and abs(value) < 2**53 else value

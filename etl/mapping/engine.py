@@ -18,6 +18,11 @@ from etl.mapping.spec import Condition, MappingSpec, Rule
 
 
 _NOROW = object()  # a table lookup that found no row (distinct from a row with no value)
+_EMPTY: dict[str, Any] = {}  # what an inline path lookup walks through when a key is absent
+
+
+def _none_if_empty(value: Any) -> Any:
+    return None if value is _EMPTY else value
 
 
 class MappingError(Exception):
@@ -78,13 +83,26 @@ class RecordScope:
 
 Builder = Callable[[Sequence[str], RecordScope], Any]
 BUILDERS: dict[str, Builder] = {}
+EMPTY_IS_NOTHING: set[Builder] = set()  # builders that produce nothing when all their inputs are empty
 
 
-def builder(name: str) -> Callable[[Builder], Builder]:
+def builder(name: str, *, runs_on_empty: bool = False) -> Callable[[Builder], Builder]:
+    """Register a builder. ``runs_on_empty``: it must run even when every source is empty
+    (e.g. it writes keys the schema requires)."""
     def register(fn: Builder) -> Builder:
         BUILDERS[name] = fn
+        if not runs_on_empty:
+            EMPTY_IS_NOTHING.add(fn)
         return fn
     return register
+
+
+def _at_most(value: Any, limit: float) -> bool:
+    from etl.mapping.converters import number
+    try:
+        return (number(value) if isinstance(value, str) else value) <= limit
+    except (ConversionError, TypeError):
+        return False
 
 
 def get_path(body: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -151,52 +169,42 @@ class CompiledMapping:
             raise MappingError(f"{where}: champ source inconnu « {name} »")
         return self.columns[name]
 
-    def _compile_condition(self, cond: Condition, where: str) -> Callable[[Sequence[str], RecordScope], bool]:
+    def _condition(self, cond: Condition, where: str, ns: dict[str, Any]) -> str:
+        """A condition as an inline Python expression over ``v`` (source values) and ``body``/``out``."""
         if cond.all is not None:
-            parts = [self._compile_condition(c, where) for c in cond.all]
-            return lambda v, s: all(p(v, s) for p in parts)
+            return "(" + " and ".join(self._condition(c, where, ns) for c in cond.all) + ")"
         if cond.any is not None:
-            parts = [self._compile_condition(c, where) for c in cond.any]
-            return lambda v, s: any(p(v, s) for p in parts)
+            return "(" + " or ".join(self._condition(c, where, ns) for c in cond.any) + ")"
         if cond.not_ is not None:
-            inner = self._compile_condition(cond.not_, where)
-            return lambda v, s: not inner(v, s)
+            return f"(not {self._condition(cond.not_, where, ns)})"
+        n = len(ns)
         if cond.field is not None:
             i = self._index(cond.field, where)
-
-            def read(v: Sequence[str], s: RecordScope, i: int = i) -> Any:
-                raw = v[i] if i < len(v) else ""
-                return None if is_blank(raw) else raw
-            normalise: Callable[[Any], Any] = lambda x: fold(x) if isinstance(x, str) else x
+            present = f"(v[{i}] not in _blank)"  # "" and Poliris' 0 / 00/00/0000 are blank
+            value, normalise = f"v[{i}]", (lambda x: fold(x) if isinstance(x, str) else x)
+            folded = f"_fold(v[{i}])"
         else:
-            keys = tuple(cond.path.split("."))  # type: ignore[union-attr]
-
-            def read(v: Sequence[str], s: RecordScope, keys: tuple[str, ...] = keys) -> Any:
-                if keys[0].startswith("@"):
-                    return s.outputs.get(keys[0][1:])
-                return get_path(s.body, keys)
-            normalise = lambda x: x  # noqa: E731
+            path = cond.path or ""
+            if path.startswith("@"):
+                value = f"out.get({path[1:]!r})"
+            else:
+                # Inline lookups: a condition is evaluated for every record.
+                value = "body"
+                for key in path.split("."):
+                    value = f"({value}.get({key!r}) or _EMPTY)"
+                value = f"_none_if_empty({value})"
+            present = f"({value} is not None)"
+            normalise, folded = (lambda x: x), value
         if cond.filled is not None:
-            want = cond.filled
-            return lambda v, s: (read(v, s) is not None) is want
+            return present if cond.filled else f"(not {present})"
         if cond.equals is not None:
-            target = normalise(cond.equals)
-            return lambda v, s: (x := read(v, s)) is not None and normalise(x) == target
+            ns[f"Q{n}"] = normalise(cond.equals)
+            return f"({present} and {folded} == Q{n})"
         if cond.in_ is not None:
-            allowed = frozenset(normalise(x) for x in cond.in_)
-            return lambda v, s: (x := read(v, s)) is not None and normalise(x) in allowed
-        limit = cond.at_most
-        from etl.mapping.converters import number
-
-        def at_most(v: Sequence[str], s: RecordScope) -> bool:
-            x = read(v, s)
-            if x is None:
-                return False
-            try:
-                return (number(x) if isinstance(x, str) else x) <= limit
-            except (ConversionError, TypeError):
-                return False
-        return at_most
+            ns[f"Q{n}"] = frozenset(normalise(x) for x in cond.in_)
+            return f"({present} and {folded} in Q{n})"
+        ns[f"Q{n}"] = cond.at_most
+        return f"({present} and _at_most({value}, Q{n}))"
 
     def _generate(self) -> Step:
         """Generate one straight-line Python function for the whole mapping.
@@ -206,8 +214,9 @@ class CompiledMapping:
         builders and conditions still being plain functions) makes it several
         times faster than a list of closures, which the convert budget needs.
         """
-        ns: dict[str, Any] = {"_set": set_path, "_fresh": fresh, "_blank": BLANK_MARKERS, "_fold": fold,
-                              "ConversionError": ConversionError, "_NOROW": _NOROW}
+        ns: dict[str, Any] = {"_set": set_path, "_get": get_path, "_fresh": fresh, "_blank": BLANK_MARKERS,
+                              "_fold": fold, "_at_most": _at_most, "ConversionError": ConversionError,
+                              "_NOROW": _NOROW, "_EMPTY": _EMPTY, "_none_if_empty": _none_if_empty}
         lines = ["def _apply(v, s):", "    body = s.body", "    out = s.outputs"]
         for n, rule in enumerate(self.spec.rules):
             lines.extend(self._emit(n, rule, ns))
@@ -238,10 +247,13 @@ class CompiledMapping:
 
         ns[f"MISS{n}"], ns[f"INV{n}"], ns[f"TO{n}"] = missing, invalid, to
         if to.startswith("@"):
-            target = f"out[{to[1:]!r}] = {{}}"
+            target = scalar_target = f"out[{to[1:]!r}] = {{}}"
         else:
-            ns[f"K{n}"] = tuple(to.split("."))
-            target = f"_set(body, K{n}, {{}})"
+            keys = to.split(".")
+            ns[f"K{n}"] = tuple(keys)
+            target = f"_set(body, K{n}, {{}})"  # merges a dict value into an existing one
+            chain = "body" + "".join(f".setdefault({k!r}, {{{{}}}})" for k in keys[:-1])
+            scalar_target = f"{chain}[{keys[-1]!r}] = {{}}"
         body: list[str] = [f"# rule {n + 1}: {to}"]
 
         if rule.value is not None:
@@ -259,7 +271,7 @@ class CompiledMapping:
             body += [f"raw = v[{indexes[0]}]",
                      f"if {present}:",
                      "    try:",
-                     f"        {target.format(f'C{n}(raw)')}",
+                     f"        {scalar_target.format(f'C{n}(raw)')}",
                      "    except ConversionError as exc:",
                      f"        INV{n}(s, raw, exc)"]
             if rule.required:
@@ -296,7 +308,7 @@ class CompiledMapping:
                      "    if val is _NOROW:",
                      f"        INV{n}(s, raw, ConversionError(f'« {{raw}} » ne fait pas partie des valeurs reconnues ({{E{n}}})'))",
                      "    elif val is not None:",
-                     f"        {target.format('_fresh(val)' if container else 'val')}"]
+                     f"        {target.format('_fresh(val)') if container else scalar_target.format('val')}"]
             if rule.required:
                 body += ["else:", f"    MISS{n}(s)"]
         else:
@@ -305,20 +317,26 @@ class CompiledMapping:
                 raise MappingError(f"{where}: constructeur inconnu « {rule.build} »")
             ns[f"B{n}"] = fn_b
             raws = ", ".join(f"v[{i}]" for i in indexes)
-            body += [f"s._rule_to = TO{n}",
-                     "try:",
-                     f"    val = B{n}([{raws}], s)",
-                     "except ConversionError as exc:",
-                     f"    INV{n}(s, v[{indexes[0]}], exc)",
-                     "else:",
-                     "    if val is not None:",
-                     f"        {target.format('val')}"]
+            call = [f"s._rule_to = TO{n}",
+                    "try:",
+                    f"    val = B{n}([{raws}], s)",
+                    "except ConversionError as exc:",
+                    f"    INV{n}(s, v[{indexes[0]}], exc)",
+                    "else:",
+                    "    if val is not None:",
+                    f"        {target.format('val')}"]
             if rule.required:
-                body += ["    else:", f"        MISS{n}(s)"]
+                call += ["    else:", f"        MISS{n}(s)"]
+            if fn_b in EMPTY_IS_NOTHING:
+                # Most of a listing's fields are empty: skip the call (and its argument list) then.
+                any_filled = " or ".join(f"v[{i}]" for i in indexes)
+                call = [f"if {any_filled}:"] + ["    " + line for line in call]
+                if rule.required:
+                    call += ["else:", f"    MISS{n}(s)"]
+            body += call
 
         if rule.when is not None:
-            ns[f"W{n}"] = self._compile_condition(rule.when, where)
-            body = [body[0], f"if W{n}(v, s):"] + ["    " + line for line in body[1:]]
+            body = [body[0], f"if {self._condition(rule.when, where, ns)}:"] + ["    " + line for line in body[1:]]
         return ["    " + line for line in body]
 
     def apply(self, record: SourceRecord, feed: FeedContext) -> Mapped:
