@@ -76,6 +76,8 @@ class Converter:
         self.labels = labels
         self.options_for = options_for
         self._path_sources = self._index_path_sources(spec)
+        # Portal rules name the field inside their messages (« complétez le descriptif (champ 21) »).
+        self._source_fields = {path: labels(source) for path, source in self._path_sources}
         self._feed_contexts: dict[str, FeedContext] = {}
 
     @staticmethod
@@ -137,7 +139,7 @@ class Converter:
         if not mapped.outputs.get("portals_explicit"):
             # Field 82 empty: "every portal the agency subscribes to", plus what the type implies.
             requested = list(dict.fromkeys([*options.portal_rules.default_portals, *requested]))
-        verdict = evaluate(mapped.body, requested, options.portal_rules)
+        verdict = evaluate(mapped.body, requested, options.portal_rules, source_fields=self._source_fields)
         # The body sent: portals first, for a readable payload.
         body: dict[str, Any] = {"portals": verdict.portals, **mapped.body}
         mapped_paths = {i.aviv_path for i in mapped.issues if i.is_error}
