@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from etl.extract.record import SourceUnreadable
+from etl.issues import HINTS
 from etl.load.log import RunLog
 from etl.mapping import MappingError
 from etl.outcome import Outcome
@@ -79,7 +80,7 @@ def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = Non
         log.event("config_error", str(exc), level="error")
         return EXIT_USAGE, summary
     summary.add_duration("convert", time.monotonic() - started)
-    paths = write_reports(summary, out_dir)
+    paths = write_reports(summary, out_dir, hints=HINTS)
     totals = summary.totals
     log.event("done", f"{totals.read} annonces lues : {totals.accepted} acceptées, {totals.rejected} rejetées ; "
                       f"rapports dans {out_dir}", read=totals.read, accepted=totals.accepted,
