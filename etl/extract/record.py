@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from etl.issues import Issue
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per record, and frozen init costs ~5% of the parse
 class SourceLocation:
     """Where a record sits in its source: file (and member inside an archive), line, record number."""
 
@@ -58,6 +58,22 @@ class RecordError:
     agency_id: str | None = None
     source_key: str | None = None
     raw: str | None = None  # a prefix of the offending text, for the report
+
+
+@dataclass(slots=True)
+class ExtractStats:
+    """Facts about one pass over a source, final once its record iterator is exhausted.
+
+    ``complete`` is None while reading, then False when the source visibly ended mid-record
+    (a truncated upload): whoever plans deletions must then refuse them.
+    """
+
+    lines: int = 0  # physical lines read
+    records: int = 0  # records yielded, errors included
+    errors: int = 0
+    encoding: str | None = None  # "utf-8" | "cp1252" | "mixed" (line by line) …
+    complete: bool | None = None
+    problems: list[str] = field(default_factory=list)  # French, for the run summary
 
 
 class SourceUnreadable(Exception):
