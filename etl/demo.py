@@ -1,4 +1,8 @@
-"""``classifieds-etl demo``: the whole product on the embedded sample feeds."""
+"""``classifieds-etl demo``: the whole product on ``sample_feeds/`` against the embedded sandbox.
+
+Night 1 publishes the sample feeds; night 2 runs on a changed copy (updates, deletes, most
+listings unchanged, one listing broken but kept online). Reports go to ``--out``.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-SAMPLE_FEEDS = Path(__file__).resolve().parents[1] / "sample_feeds"
-
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("demo", help="run the product on sample_feeds/ and write the reports")
+    p = subparsers.add_parser("demo", help="two simulated nights on sample_feeds/ against the embedded sandbox")
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="where reports go (default: ./demo-output)")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_demo)
 
 
-def sample_sources() -> list[Path]:
-    return sorted(p for p in SAMPLE_FEEDS.iterdir() if p.suffix.lower() == ".zip" or p.is_dir()
-                  or p.name.lower() == "annonces.csv")
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from etl.convert_cli import run_convert
-    from etl.load.log import RunLog
+    from etl.load.demo import run_demo
 
-    code, summary = run_convert(sample_sources(), args.out, log=RunLog(args.log_format))
-    if code == 0:
-        print(f"\nRapports : {(args.out / 'report.html').resolve()}")
-        for a in summary.agencies:
-            print(f"  {a.agency_id:20} lues {a.read:4}  acceptées {a.accepted:4}  rejetées {a.rejected:4}")
-    return code
+    return run_demo(args.out, log_format=args.log_format)
