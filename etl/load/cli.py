@@ -1,0 +1,123 @@
+"""``classifieds-etl plan | run | status`` (registered by ``etl/cli.py`` through ``add_parsers``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from etl.load.config import ConfigError, load_config
+from etl.load.log import RunLog
+from etl.load.runner import EXIT_USAGE, RunOptions, RunResult, run
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, type=Path, help="agencies.yaml")
+    p.add_argument("--agency", help="only this agency (default: every enabled agency)")
+    p.add_argument("--state", help="state store URL (overrides the configuration)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines on stderr")
+
+
+def add_parsers(subparsers: Any) -> None:
+    p = subparsers.add_parser("plan", help="what `run` would send, per agency; no API call")
+    _common(p)
+    p.set_defaults(func=cmd_plan)
+
+    r = subparsers.add_parser("run", help="the nightly job: convert, plan, apply, report")
+    _common(r)
+    r.add_argument("--dry-run", action="store_true", help="plan and report, send nothing")
+    r.add_argument("--allow-mass-delete", action="store_true",
+                   help="apply even if the feed looks empty/truncated or deletes more than the configured share")
+    r.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another run of the same agency to finish (default: exit at once)")
+    r.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/run-<timestamp>)")
+    r.set_defaults(func=cmd_run)
+
+    s = subparsers.add_parser("status", help="refresh publication statuses; list what needs action")
+    _common(s)
+    s.set_defaults(func=cmd_status)
+
+
+def _load(args: argparse.Namespace, err: TextIO) -> Any:
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        err.write(f"configuration invalide :\n{exc}\n")
+        return None
+
+
+def print_table(result: RunResult, out: TextIO, *, planned: bool = False) -> None:
+    head = ("agence", "lues", "créées", "màj", "suppr.", "inchangées", "conservées", "rejetées", "échecs", "code")
+    if planned:
+        head = ("agence", "lues", "à créer", "à màj", "à suppr.", "inchangées", "conservées", "rejetées", "", "code")
+    rows = [head]
+    for a in result.agencies:
+        c = a.counts()
+        if planned:
+            nums = (c.get("creates", 0), c.get("updates", 0), c.get("deletes", 0), c.get("unchanged", 0),
+                    c.get("kept", 0), c.get("rejected", 0), "")
+        else:
+            nums = (c["created"], c["updated"], c["deleted"], c["unchanged"], c.get("kept", 0),
+                    c.get("rejected", 0), c["failed"])
+        rows.append((a.agency_id, c.get("read", 0), *nums, a.exit_code))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
+    for i, r in enumerate(rows):
+        out.write("  ".join(str(v).ljust(w) if j == 0 else str(v).rjust(w) for j, (v, w) in enumerate(zip(r, widths)))
+                  .rstrip() + "\n")
+        if i == 0:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+    for a in result.agencies:
+        if a.message:
+            out.write(f"\n[{a.agency_id}] {a.message}\n")
+        for f in a.failures[:50]:
+            out.write(f"  échec {f.op} {f.source_key} ({f.offerer_estate_id}) traceparent={f.traceparent}\n"
+                      f"    {f.detail}\n")
+        if len(a.failures) > 50:
+            out.write(f"  … et {len(a.failures) - 50} autres (voir load.json)\n")
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    cfg = _load(args, err)
+    if cfg is None:
+        return EXIT_USAGE
+    try:
+        result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state),
+                     RunLog(args.log_format, err))
+    except ConfigError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    print_table(result, out, planned=True)
+    return result.exit_code
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    cfg = _load(args, err)
+    if cfg is None:
+        return EXIT_USAGE
+    opts = RunOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete, wait_lock=args.wait_lock,
+                      out_dir=args.out, state_url=args.state)
+    try:
+        result = run(cfg, args.agency, opts, RunLog(args.log_format, err))
+    except ConfigError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    print_table(result, out, planned=args.dry_run)
+    if result.out_dir:
+        out.write(f"\nrapports : {result.out_dir}\n")
+    return result.exit_code
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from etl.load.status import refresh_statuses
+
+    cfg = _load(args, err)
+    if cfg is None:
+        return EXIT_USAGE
+    try:
+        return asyncio.run(refresh_statuses(cfg, args.agency, state_url=args.state, out=out,
+                                            log=RunLog(args.log_format, err)))
+    except ConfigError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE

@@ -1,0 +1,270 @@
+"""``agencies.yaml``: the operator's configuration, validated with line-numbered errors.
+
+Credentials are never written in the file: the file names the environment
+variables that hold them, and they are read only when a run needs a token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from etl.validate.settings import PortalRules
+from etl.yaml_config import ConfigError, load_yaml_model, parse_yaml_model
+
+PORTALS = ("SL", "BD", "BUCOM", "SLN", "SLC")
+Portal = Literal["SL", "BD", "BUCOM", "SLN", "SLC"]
+
+PRODUCTION_BASE_URL = "https://api.aviv-group.com/caas/v4"
+PRODUCTION_TOKEN_URL = "https://auth.api.aviv-group.com/oauth/token"
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_AGENCY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiSettings(_Closed):
+    """How to reach the AVIV Classified API and how hard to push it."""
+
+    base_url: str = Field(PRODUCTION_BASE_URL, description="Base URL of the Classified API v4 (sandbox: …/sandbox/caas/v4).")
+    token_url: str = Field(PRODUCTION_TOKEN_URL, description="OAuth2 token endpoint (client credentials, JSON body).")
+    audience: str | None = Field(None, description="Token audience; defaults to base_url.")
+    rate_limit: float = Field(10.0, gt=0, le=1000, description="Maximum requests per second, all agencies of the process together.")
+    concurrency: int = Field(8, ge=1, le=256, description="Maximum requests in flight at once.")
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for one answer.")
+    max_attempts: int = Field(6, ge=1, le=20, description="Tries per operation on 5xx / 429 / timeouts / dropped connections.")
+    backoff_base: float = Field(0.5, ge=0, le=60, description="First retry delay in seconds; doubles each try, with full jitter.")
+    backoff_max: float = Field(30.0, ge=0, le=600, description="Upper bound of one retry delay in seconds.")
+    user_agent_product: str = Field("ClassifiedsEtl", pattern=r"^[^/\s]+$", description="First token of the User-Agent (your CRM name).")
+
+    @property
+    def effective_audience(self) -> str:
+        return self.audience or self.base_url
+
+
+class MassDeleteGuard(_Closed):
+    max_share: float = Field(0.30, ge=0, le=1, description="Largest share of an agency's live listings one run may delete.")
+    min_count: int = Field(3, ge=1, description="Runs deleting fewer listings than this are never stopped by max_share.")
+
+
+class Credentials(_Closed):
+    """References to environment variables; the values never appear in the file."""
+
+    client_id_env: str = Field(description="Environment variable holding the OAuth2 client id.")
+    client_secret_env: str = Field(description="Environment variable holding the OAuth2 client secret.")
+    intermediary_id: str | None = Field(None, description="The agency's AVIV intermediary id (not a secret).")
+    intermediary_id_env: str | None = Field(None, description="…or the environment variable holding it.")
+
+    @field_validator("client_id_env", "client_secret_env", "intermediary_id_env")
+    @classmethod
+    def _is_env_name(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV_NAME.match(v):
+            raise ValueError(f"« {v} » n'est pas un nom de variable d'environnement (lettres, chiffres, _)")
+        return v
+
+    @model_validator(mode="after")
+    def _one_intermediary(self) -> Credentials:
+        if (self.intermediary_id is None) == (self.intermediary_id_env is None):
+            raise ValueError("indiquer exactement un de intermediary_id ou intermediary_id_env")
+        return self
+
+    def resolve(self, environ: dict[str, str] | os._Environ[str] | None = None) -> ResolvedCredentials:
+        env = os.environ if environ is None else environ
+        missing = [n for n in (self.client_id_env, self.client_secret_env, self.intermediary_id_env)
+                   if n is not None and not env.get(n)]
+        if missing:
+            raise ConfigError("\n".join(f"variable d'environnement absente ou vide : {n}" for n in missing))
+        intermediary = self.intermediary_id if self.intermediary_id is not None else env[self.intermediary_id_env or ""]
+        return ResolvedCredentials(env[self.client_id_env], env[self.client_secret_env], intermediary)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCredentials:
+    client_id: str
+    client_secret: str
+    intermediary_id: str
+
+    def __repr__(self) -> str:  # the secret must not leak through a debug print or a traceback
+        return f"ResolvedCredentials(client_id={self.client_id!r}, intermediary_id={self.intermediary_id!r}, client_secret=***)"
+
+
+class Reports(_Closed):
+    recipients: list[str] = Field(default_factory=list, description="E-mail addresses that receive the agency's report.")
+    language: Literal["fr", "en"] = "fr"
+
+    @field_validator("recipients")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        for addr in v:
+            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", addr):
+                raise ValueError(f"adresse e-mail invalide : « {addr} »")
+        return v
+
+
+class Thresholds(_Closed):
+    mass_delete: MassDeleteGuard | None = None
+
+
+class Defaults(_Closed):
+    api: ApiSettings = ApiSettings()
+    state: str | None = Field(None, description="State store URL: sqlite:///path or postgresql+psycopg://…; default state.sqlite beside this file.")
+    reports_dir: str = Field("reports", description="Where run reports are written (relative to this file).")
+    token_cache: str | None = Field(None, description="File (mode 0600) caching OAuth2 tokens between runs; default .tokens.json beside the state.")
+    mass_delete: MassDeleteGuard = MassDeleteGuard()
+    reports: Reports = Reports()
+    lock_stale_after: float = Field(900.0, gt=0, description="Seconds without heartbeat after which another host's lock is considered abandoned.")
+    portal_rules: PortalRules | None = Field(None, description="Portal rules (Belles Demeures floors by zone and transaction…) for every agency.")
+
+
+class Agency(_Closed):
+    id: str = Field(description="Stable agency identifier, as in the feed (Poliris field 1); part of every listing key.")
+    name: str | None = None
+    source: str = Field(description="Feed path, glob (newest match wins) or http(s) URL.")
+    format: str = Field("poliris", description="Source format (poliris, payloads-jsonl, …).")
+    mapping: str | None = Field(None, description="Mapping file; default depends on format.")
+    full_snapshot: bool = Field(True, description="The feed lists every live listing: absent ones are deleted.")
+    portals: list[Portal] = Field(description="Portals of the agency's contract.")
+    quotas: dict[Portal, int] = Field(default_factory=dict, description="Known per-portal quotas.")
+    credentials: Credentials
+    reports: Reports | None = None
+    thresholds: Thresholds = Thresholds()
+    portal_rules: PortalRules | None = Field(None, description="Replaces defaults.portal_rules for this agency; contract_portals defaults to portals.")
+    offerer_estate_id: str | None = Field(None, description="Template of offererEstateId over {agency_id} and {source_key}; stable for a listing's life.")
+    photo_base_url: str | None = Field(None, description="Public URL under which the photos shipped in the feed's ZIP are served.")
+    source_system: str | None = Field(None, description="metaData.source.sourceSystem, when AVIV registered a specific one.")
+    enabled: bool = True
+
+    @field_validator("offerer_estate_id")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                v.format(agency_id="a", source_key="k")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"modèle invalide « {v} » : seuls {{agency_id}} et {{source_key}} sont permis ({exc})") from None
+            if "{source_key}" not in v:
+                raise ValueError("le modèle doit contenir {source_key}, sinon toutes les annonces auraient le même identifiant")
+        return v
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, v: str) -> str:
+        if not _AGENCY_ID.match(v):
+            raise ValueError(f"identifiant d'agence invalide « {v} » (lettres, chiffres, . _ -, 64 max.)")
+        return v
+
+    @field_validator("portals")
+    @classmethod
+    def _portals_unique(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("au moins un portail est nécessaire")
+        if len(set(v)) != len(v):
+            raise ValueError("portail en double")
+        return v
+
+
+class Config(_Closed):
+    """The whole ``agencies.yaml``."""
+
+    version: Literal[1] = 1
+    defaults: Defaults = Defaults()
+    agencies: list[Agency]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Config:
+        seen: set[str] = set()
+        for a in self.agencies:
+            if a.id in seen:
+                raise ValueError(f"agence « {a.id} » déclarée deux fois")
+            seen.add(a.id)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig:
+    """A validated configuration with paths resolved against the file's directory."""
+
+    config: Config
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def agency(self, agency_id: str) -> Agency:
+        for a in self.config.agencies:
+            if a.id == agency_id:
+                return a
+        known = ", ".join(a.id for a in self.config.agencies)
+        raise ConfigError(f"{self.path}: agence inconnue « {agency_id} » (connues : {known})")
+
+    def selected(self, agency_id: str | None) -> list[Agency]:
+        if agency_id:
+            return [self.agency(agency_id)]
+        return [a for a in self.config.agencies if a.enabled]
+
+    def resolve_path(self, value: str) -> Path:
+        p = Path(os.path.expandvars(os.path.expanduser(value)))
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def state_url(self) -> str:
+        url = self.config.defaults.state
+        if not url:
+            return f"sqlite:///{self.base_dir / 'state.sqlite'}"
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            rel = url[len("sqlite:///"):]
+            if rel and rel != ":memory:":
+                return f"sqlite:///{self.resolve_path(rel)}"
+        return os.path.expandvars(url)
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.resolve_path(self.config.defaults.reports_dir)
+
+    @property
+    def token_cache(self) -> Path:
+        if self.config.defaults.token_cache:
+            return self.resolve_path(self.config.defaults.token_cache)
+        return self.base_dir / ".tokens.json"
+
+    def mass_delete(self, agency: Agency) -> MassDeleteGuard:
+        return agency.thresholds.mass_delete or self.config.defaults.mass_delete
+
+    def reports(self, agency: Agency) -> Reports:
+        return agency.reports or self.config.defaults.reports
+
+    def portal_rules(self, agency: Agency) -> PortalRules:
+        rules = agency.portal_rules or self.config.defaults.portal_rules or PortalRules()
+        if rules.contract_portals is None:
+            rules = rules.model_copy(update={"contract_portals": list(agency.portals)})
+        return rules
+
+
+def parse_config(text: str, path: Path | str) -> Config:
+    return parse_yaml_model(text, Config, source=str(path))
+
+
+def load_config(path: str | Path) -> LoadedConfig:
+    p = Path(path)
+    return LoadedConfig(load_yaml_model(p, Config), p.resolve())
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Config.model_json_schema()
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema["title"] = "classifieds-etl agencies.yaml"
+    return schema
+
+
+if __name__ == "__main__":  # python -m etl.load.config > etc/agencies.schema.json
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))

@@ -1,0 +1,132 @@
+"""The planner: from the validated feed and the state, exactly the operations needed.
+
+Pure: no I/O. The mass-delete guard (blueprint invariant 2) and the
+kept-despite-error rule (invariant 3) are decided here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from etl.load.state import ListingState
+from etl.outcome import ListingKey, Outcome
+
+CREATE, UPDATE, DELETE = "create", "update", "delete"
+
+
+def offerer_estate_id_of(body: Mapping[str, Any]) -> str:
+    return body["data"]["metaData"]["source"]["offererEstateId"]
+
+
+@dataclass(slots=True)
+class Operation:
+    """One API call to make. ``outcome`` is None for deletes."""
+
+    op: str
+    key: ListingKey
+    offerer_estate_id: str
+    classified_id: str | None = None
+    etag: str | None = None
+    body: dict[str, Any] | None = None
+    body_hash: str | None = None
+    portals: list[str] = field(default_factory=list)
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSettings:
+    max_share: float = 0.30
+    min_count: int = 3
+
+
+@dataclass(slots=True)
+class Plan:
+    agency_id: str
+    live_before: int = 0
+    creates: list[Operation] = field(default_factory=list)
+    updates: list[Operation] = field(default_factory=list)
+    deletes: list[Operation] = field(default_factory=list)
+    unchanged: list[ListingKey] = field(default_factory=list)
+    kept: list[Outcome] = field(default_factory=list)          # rejected now, last accepted version stays online
+    rejected: list[Outcome] = field(default_factory=list)      # rejected, nothing online
+    duplicates: list[Outcome] = field(default_factory=list)    # same key twice in one feed: first one wins
+    records: int = 0
+    feed_complete: bool = True
+    guard: str | None = None   # why applying this plan would be unsafe (French, for the operator)
+
+    @property
+    def operations(self) -> list[Operation]:
+        # deletes last: if the run stops midway, what is new is online before anything goes away
+        return [*self.creates, *self.updates, *self.deletes]
+
+    @property
+    def seen_keys(self) -> list[str]:
+        return [k.source_key for k in self.unchanged] + [o.key.source_key for o in self.updates] + \
+            [o.key.source_key for o in self.creates] + [o.key.source_key for o in self.kept if o.key]
+
+    def counts(self) -> dict[str, int]:
+        return {"read": self.records, "creates": len(self.creates), "updates": len(self.updates),
+                "deletes": len(self.deletes), "unchanged": len(self.unchanged), "kept": len(self.kept),
+                "rejected": len(self.rejected) + len(self.duplicates), "live_before": self.live_before}
+
+
+def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, ListingState], *,
+         feed_complete: bool | None = None, full_snapshot: bool = True,
+         guard: GuardSettings = GuardSettings(), feed_stats: Any = None) -> Plan:
+    """Diff the feed against the state.
+
+    ``feed_complete`` may also come from ``feed_stats.complete`` (read after the
+    outcomes are exhausted, since a truncation is only known at the end).
+    """
+    p = Plan(agency_id=agency_id)
+    live = {k: s for k, s in state.items() if s.live}
+    p.live_before = len(live)
+    seen: set[str] = set()
+    for o in outcomes:
+        p.records += 1
+        if o.key is None or o.key.agency_id != agency_id:
+            p.rejected.append(o)
+            continue
+        sk = o.key.source_key
+        if sk in seen:
+            p.duplicates.append(o)
+            continue
+        seen.add(sk)
+        current = live.get(sk)
+        if not o.accepted or o.body is None:
+            (p.kept if current is not None else p.rejected).append(o)
+            continue
+        if current is None:
+            p.creates.append(Operation(CREATE, o.key, offerer_estate_id_of(o.body), body=o.body,
+                                       body_hash=o.body_hash, portals=list(o.portals), outcome=o))
+        elif current.body_hash == o.body_hash:
+            p.unchanged.append(o.key)
+        else:
+            p.updates.append(Operation(UPDATE, o.key, offerer_estate_id_of(o.body), current.classified_id,
+                                       current.etag, o.body, o.body_hash, list(o.portals), o))
+
+    complete = feed_complete if feed_complete is not None else getattr(feed_stats, "complete", True)
+    p.feed_complete = bool(complete)
+    if full_snapshot:
+        for sk, s in live.items():
+            if sk not in seen:
+                p.deletes.append(Operation(DELETE, ListingKey(agency_id, sk), s.offerer_estate_id,
+                                           s.classified_id, s.etag, portals=list(s.portals)))
+    p.guard = _guard(p, seen, full_snapshot, guard)
+    return p
+
+
+def _guard(p: Plan, seen: set[str], full_snapshot: bool, g: GuardSettings) -> str | None:
+    if not p.feed_complete:
+        return (f"flux incomplet ou tronqué ({p.records} annonces lues) : aucune mise à jour appliquée "
+                f"pour ne pas supprimer à tort ; vérifiez le fichier reçu")
+    if full_snapshot and not seen and p.live_before > 0:
+        return (f"flux vide alors que {p.live_before} annonces sont en ligne : rien n'est supprimé ; "
+                f"vérifiez l'export de l'agence")
+    n = len(p.deletes)
+    if n >= g.min_count and p.live_before and n > g.max_share * p.live_before:
+        return (f"{n} suppressions sur {p.live_before} annonces en ligne ({n / p.live_before:.0%}), "
+                f"au-delà du seuil de {g.max_share:.0%} : relancez avec --allow-mass-delete si c'est voulu")
+    return None

@@ -1,0 +1,239 @@
+"""The nightly job of one agency: lock → resolve the journal → convert → plan → guard → apply.
+
+``run_agency`` is the unit a scheduler (cron, or a task-queue worker) runs;
+``run`` does every selected agency of a configuration in one process with
+one HTTP client, and writes the reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from etl.extract.record import SourceUnreadable
+from etl.load.applier import CREATED, DELETED, FAILED_OP, UPDATED, Applier, OpResult
+from etl.load.client import AvivClient
+from etl.load.config import Agency, ConfigError, LoadedConfig
+from etl.load.log import RunLog
+from etl.load.planner import GuardSettings, Plan, plan
+from etl.load.sources import new_stats, outcomes, resolve_source
+from etl.load.state import StateStore
+from etl.load.tokens import AuthError, TokenFile
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_SOURCE = 0, 1, 2, 3, 4
+
+
+@dataclass(slots=True)
+class RunOptions:
+    dry_run: bool = False            # plan only: no lock, no API call, no state change
+    allow_mass_delete: bool = False
+    wait_lock: float = 0.0           # seconds to wait for another run of the agency to finish
+    out_dir: Path | None = None      # reports directory; default <reports_dir>/run-<timestamp>
+    state_url: str | None = None     # overrides the configuration's
+
+
+@dataclass(slots=True)
+class AgencyResult:
+    agency_id: str
+    exit_code: int = EXIT_OK
+    message: str | None = None
+    plan: Plan | None = None
+    results: list[OpResult] = field(default_factory=list)
+    resolved: int = 0
+    run_id: int | None = None
+    source: str | None = None
+    duration_s: float = 0.0
+
+    def count(self, result: str) -> int:
+        return sum(1 for r in self.results if r.result == result)
+
+    @property
+    def failures(self) -> list[OpResult]:
+        return [r for r in self.results if r.result == FAILED_OP]
+
+    def counts(self) -> dict[str, Any]:
+        p = self.plan.counts() if self.plan else {}
+        return {**p, "created": self.count(CREATED), "updated": self.count(UPDATED),
+                "deleted": self.count(DELETED), "failed": self.count(FAILED_OP),
+                "unchanged": p.get("unchanged", 0), "resolved": self.resolved}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"agency_id": self.agency_id, "exit_code": self.exit_code, "message": self.message,
+                "run_id": self.run_id, "source": self.source, "duration_s": round(self.duration_s, 3),
+                "counts": self.counts(), "guard": self.plan.guard if self.plan else None,
+                "failures": [f.as_dict() for f in self.failures]}
+
+
+@dataclass(slots=True)
+class RunResult:
+    agencies: list[AgencyResult]
+    out_dir: Path | None = None
+    reports: dict[str, Path] = field(default_factory=dict)
+    requests: int = 0
+    token_requests: int = 0
+    rate: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return max((a.exit_code for a in self.agencies), default=EXIT_OK)
+
+
+async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, store: StateStore,
+                     api: AvivClient | None, log: RunLog, summary: Any = None) -> AgencyResult:
+    t0 = time.perf_counter()
+    res = AgencyResult(agency.id)
+    locked = False
+    try:
+        if not options.dry_run:
+            holder = store.acquire_lock(agency.id, None, stale_after=cfg.config.defaults.lock_stale_after)
+            deadline = time.monotonic() + options.wait_lock
+            while holder is not None and time.monotonic() < deadline:
+                await asyncio.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+                holder = store.acquire_lock(agency.id, None, stale_after=cfg.config.defaults.lock_stale_after)
+            if holder is not None:
+                res.exit_code = EXIT_GUARD
+                res.message = (f"une exécution est déjà en cours pour l'agence {agency.id} : {holder.describe()} ; "
+                               f"rien n'a été envoyé")
+                log.event("locked", res.message, level="error", agency=agency.id)
+                return res
+            locked = True
+            res.run_id = store.start_run(agency.id)
+            store.set_lock_run(agency.id, res.run_id)
+        await _run_locked(cfg, agency, options, store, api, log, summary, res)
+    except SourceUnreadable as exc:
+        res.exit_code, res.message = EXIT_SOURCE, f"flux illisible : {exc}"
+        log.event("source_unreadable", res.message, level="error", agency=agency.id)
+    except ConfigError as exc:
+        res.exit_code, res.message = EXIT_USAGE, str(exc)
+        log.event("config_error", res.message, level="error", agency=agency.id)
+    except AuthError as exc:
+        res.exit_code, res.message = EXIT_FAILED, f"authentification impossible : {exc}"
+        log.event("auth_error", res.message, level="error", agency=agency.id)
+    finally:
+        res.duration_s = time.perf_counter() - t0
+        if res.run_id is not None:
+            status = {EXIT_OK: "done", EXIT_FAILED: "failed", EXIT_GUARD: "guarded"}.get(res.exit_code, "failed")
+            store.finish_run(res.run_id, status, res.counts())
+        if locked:
+            store.release_lock(agency.id)
+    return res
+
+
+async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, store: StateStore,
+                      api: AvivClient | None, log: RunLog, summary: Any, res: AgencyResult) -> None:
+    applier = None
+    if not options.dry_run:
+        assert api is not None and res.run_id is not None
+        creds = agency.credentials.resolve()
+        applier = Applier(store, api, creds, agency_id=agency.id, run_id=res.run_id,
+                          progress=lambda r: log.advance())
+        if store.unfinished(agency.id):
+            resolved = await applier.resolve_unfinished()
+            res.resolved = len(resolved)
+            log.event("journal_resolved", f"{len(resolved)} opérations inachevées d'une exécution précédente reprises",
+                      agency=agency.id)
+
+    work = cfg.base_dir / ".work"
+    work.mkdir(parents=True, exist_ok=True)
+    path = resolve_source(cfg, agency, work)
+    res.source = str(path)
+    state = store.listings(agency.id)
+    stats = new_stats(agency, path)
+    stream = outcomes(cfg, agency, path, stats)
+    if summary is not None:
+        stream = summary.add_all(stream)
+    t_plan = time.perf_counter()
+    g = cfg.mass_delete(agency)
+    p = plan(agency.id, stream, state, feed_stats=stats, full_snapshot=agency.full_snapshot,
+             guard=GuardSettings(g.max_share, g.min_count))
+    res.plan = p
+    if summary is not None:
+        summary.add_source(path, records=stats.records, complete=stats.complete, problems=stats.problems)
+        summary.add_duration("convert+plan", time.perf_counter() - t_plan, agency_id=agency.id)
+    c = p.counts()
+    log.event("planned", f"{c['read']} lues : {c['creates']} créations, {c['updates']} mises à jour, "
+              f"{c['deletes']} suppressions, {c['unchanged']} inchangées, {c['kept']} conservées malgré erreur, "
+              f"{c['rejected']} rejetées", agency=agency.id, **c)
+    if p.guard and not options.allow_mass_delete:
+        res.exit_code, res.message = EXIT_GUARD, p.guard
+        log.event("guard", p.guard, level="error", agency=agency.id)
+        return
+    if p.guard:
+        log.event("guard_overridden", f"{p.guard} — appliqué malgré tout (--allow-mass-delete)", level="warning",
+                  agency=agency.id)
+    if options.dry_run:
+        return
+    assert applier is not None
+    ops = p.operations
+    if ops:
+        log.start_progress(f"{agency.id}", len(ops))
+        res.results = await applier.apply(ops)
+        log.end_progress()
+    store.touch_seen(agency.id, p.seen_keys, res.run_id or 0)
+    for f in res.failures:
+        log.event("failed", f.detail or "", level="error", agency=agency.id, op=f.op, key=f.source_key,
+                  traceparent=f.traceparent)
+    if res.failures:
+        res.exit_code = EXIT_FAILED
+        res.message = f"{len(res.failures)} opérations en échec, renvoyées à la prochaine exécution"
+
+
+def default_out_dir(cfg: LoadedConfig) -> Path:
+    return cfg.reports_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+
+
+async def _run_all(cfg: LoadedConfig, agency_id: str | None, options: RunOptions, log: RunLog,
+                   summary: Any) -> RunResult:
+    agencies = cfg.selected(agency_id)
+    store = StateStore.open(options.state_url or cfg.state_url)
+    api = None if options.dry_run else AvivClient(cfg.config.defaults.api, TokenFile(cfg.token_cache))
+    try:
+        results = []
+        for agency in agencies:
+            results.append(await run_agency(cfg, agency, options, store=store, api=api, log=log, summary=summary))
+        out = RunResult(results)
+        if api is not None:
+            out.requests, out.token_requests = api.stats.requests, api.tokens.requests
+            out.rate = api.limiter.report()
+        return out
+    finally:
+        if api is not None:
+            await api.aclose()
+        store.close()
+
+
+def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | None = None,
+        log: RunLog | None = None) -> RunResult:
+    """Run (or, with ``dry_run``, plan) the selected agencies and write the reports."""
+    from etl.report.summary import ConvertSummary
+
+    options = options or RunOptions()
+    log = log or RunLog()
+    summary = ConvertSummary(command="plan" if options.dry_run else "run")
+    result = asyncio.run(_run_all(cfg, agency_id, options, log, summary))
+    for a in result.agencies:
+        summary.agency(a.agency_id)
+        summary.add_load_counts(a.agency_id, created=a.count(CREATED), updated=a.count(UPDATED),
+                                deleted=a.count(DELETED), failed=a.count(FAILED_OP),
+                                unchanged=a.plan.counts()["unchanged"] if a.plan else 0)
+    if not options.dry_run:
+        out_dir = options.out_dir or default_out_dir(cfg)
+        result.out_dir = out_dir
+        try:
+            from etl.report.writers import write_reports
+            result.reports = write_reports(summary, out_dir)
+        except ImportError:  # reports not available in this tree yet
+            out_dir.mkdir(parents=True, exist_ok=True)
+        load_path = out_dir / "load.json"
+        load_path.write_bytes(orjson.dumps({
+            "agencies": [a.as_dict() for a in result.agencies], "exit_code": result.exit_code,
+            "requests": result.requests, "token_requests": result.token_requests, "rate": result.rate,
+        }, option=orjson.OPT_INDENT_2))
+        result.reports["load"] = load_path
+    return result

@@ -1,0 +1,67 @@
+"""``classifieds-etl status``: fetch the latest publication status of each live listing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TextIO
+
+from etl.load.client import AvivClient
+from etl.load.config import LoadedConfig
+from etl.load.log import RunLog
+from etl.load.state import StateStore
+from etl.load.tokens import AuthError, TokenFile
+
+# Statuses after which the integrator must act (fix and PUT again, or call support).
+ACTION_REQUIRED = {"CREATED_WITH_MEDIA_ERROR", "UPDATED_WITH_MEDIA_ERROR", "CREATING_FAILED", "UPDATING_FAILED",
+                   "DELETING_FAILED", "RECEIVING_FAILED"}
+
+
+def _latest(body: Any) -> dict[str, Any] | None:
+    items = body.get("items") if isinstance(body, dict) else None
+    if not items:
+        return None
+    return max(items, key=lambda i: (i.get("revision") or 0, i.get("statusDate") or ""))
+
+
+async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_url: str | None, out: TextIO,
+                           log: RunLog) -> int:
+    store = StateStore.open(state_url or cfg.state_url)
+    api = AvivClient(cfg.config.defaults.api, TokenFile(cfg.token_cache))
+    code = 0
+    try:
+        for agency in cfg.selected(agency_id):
+            creds = agency.credentials.resolve()
+            live = [s for s in store.listings(agency.id).values() if s.live]
+
+            async def one(s: Any) -> tuple[Any, Any]:
+                return s, await api.statuses(creds, s.classified_id)
+
+            try:
+                answers = await asyncio.gather(*(one(s) for s in live))
+            except AuthError as exc:
+                log.event("auth_error", str(exc), level="error", agency=agency.id)
+                code = 1
+                continue
+            counts: dict[str, int] = {}
+            for s, r in answers:
+                if not r.ok:
+                    counts["?"] = counts.get("?", 0) + 1
+                    out.write(f"[{agency.id}] {s.source_key}: statut illisible — {r.summary()}\n")
+                    code = 1
+                    continue
+                latest = _latest(r.body)
+                status = latest.get("status") if latest else None
+                store.set_publication_status(agency.id, s.source_key, status)
+                counts[status or "-"] = counts.get(status or "-", 0) + 1
+                if status in ACTION_REQUIRED:
+                    details = latest.get("subStatusDetails") or latest.get("message") or ""
+                    media = [m for m in latest.get("mediaStatuses") or [] if "FAILED" in str(m.get("status"))]
+                    out.write(f"[{agency.id}] {s.source_key} ({s.classified_id}) : {status} — {details}\n")
+                    for m in media:
+                        out.write(f"    média {m.get('url')} : {m.get('status')}\n")
+            summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+            out.write(f"[{agency.id}] {len(live)} annonces en ligne — {summary or 'aucune'}\n")
+    finally:
+        await api.aclose()
+        store.close()
+    return code
