@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ConfigError(Exception):
@@ -42,8 +43,14 @@ def _closest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> in
 
 def parse_yaml_model(text: str, model: type[M], *, source: str) -> M:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One parse gives both the nodes (their marks carry line numbers) and the data; libyaml's
+        # parser is ~10x faster than the pure-Python one (a mapping config is ~800 lines).
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
