@@ -17,7 +17,7 @@ import orjson
 
 from etl.extract.record import SourceUnreadable
 from etl.issues import HINTS
-from etl.load.log import RunLog
+from etl.log import RunLog
 from etl.mapping import MappingError
 from etl.outcome import Outcome
 from etl.pipeline import FeedStats, convert

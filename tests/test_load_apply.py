@@ -256,7 +256,7 @@ def test_status_command_records_the_latest_publication_status(tmp_path: Path, sa
 def test_json_log_lines_are_one_object_each(tmp_path: Path, sandbox, test_env) -> None:
     import io
 
-    from etl.load.log import RunLog
+    from etl.log import RunLog
     cfg, _ = _setup(tmp_path, sandbox, feed("ag", 2))
     stream = io.StringIO()
     run(cfg, log=RunLog("json", stream))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from etl.load.config import ConfigError, load_config
-from etl.load.log import RunLog
+from etl.log import RunLog
 from etl.load.runner import EXIT_USAGE, RunOptions, RunResult, run
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from etl.load.cli import print_table
 from etl.load.config import load_config
-from etl.load.log import RunLog
+from etl.log import RunLog
 from etl.load.runner import RunOptions, RunResult, run
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "sample_feeds"

@@ -20,7 +20,7 @@ from etl.extract.record import SourceUnreadable
 from etl.load.applier import CREATED, DELETED, FAILED_OP, UPDATED, Applier, OpResult
 from etl.load.client import AvivClient
 from etl.load.config import Agency, ConfigError, LoadedConfig
-from etl.load.log import RunLog
+from etl.log import RunLog
 from etl.load.planner import GuardSettings, Plan, plan
 from etl.load.sources import new_stats, outcomes, resolve_source
 from etl.load.state import StateStore

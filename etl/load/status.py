@@ -7,7 +7,7 @@ from typing import Any, TextIO
 
 from etl.load.client import AvivClient
 from etl.load.config import LoadedConfig
-from etl.load.log import RunLog
+from etl.log import RunLog
 from etl.load.state import StateStore
 from etl.load.tokens import AuthError, TokenFile
 
