@@ -372,7 +372,10 @@ def media(raws: Sequence[str], scope: RecordScope) -> list[dict[str, Any]] | Non
     seen: set[str] = set()
     feed = scope.feed
     for n in range(0, len(pairs), 2):
-        raw, title = pairs[n].strip(), pairs[n + 1].strip()
+        raw = pairs[n]
+        if not raw:  # most of the 30 ranks are empty
+            continue
+        raw, title = raw.strip(), pairs[n + 1].strip()
         if not raw or is_blank(raw):
             continue
         rank = n // 2 + 1
