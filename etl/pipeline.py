@@ -109,8 +109,7 @@ class Converter:
         if ctx is None:
             options = self.options_for(agency_id)
             ctx = FeedContext(agency_id=agency_id, photos_mode=base.photos_mode,
-                              photo_base_url=options.photo_base_url, photo_versions=base.photo_versions,
-                              source_system_version=__version__)
+                              photo_base_url=options.photo_base_url, photo_versions=base.photo_versions)
             self._feed_contexts[agency_id] = ctx
         return ctx
 

@@ -37,7 +37,6 @@ class FeedContext:
     photos_mode: str = "URL"  # Poliris Photos.cfg: URL, FULL or DIFF
     photo_base_url: str | None = None  # where photos shipped inside a ZIP are published
     photo_versions: Mapping[str, str] = field(default_factory=dict)  # file name → version tag
-    source_system_version: str = ""
 
 
 @dataclass(slots=True)
