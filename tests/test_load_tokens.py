@@ -63,7 +63,9 @@ def test_rate_limiter_never_exceeds_its_rate() -> None:
 
     stamps = sorted(asyncio.run(main()))
     elapsed = stamps[-1] - stamps[0]
-    assert 0.58 <= elapsed < 0.75  # 59 intervals of 10 ms, little slack
+    # 59 intervals of 10 ms: never faster; the upper bound only catches a limiter that stalls
+    # (a loaded CI machine may wake late, so it is generous).
+    assert 0.58 <= elapsed < 3.0
     # no 100 ms window holds more than 10 starts (+1 for a late wake-up caught up)
     assert max(sum(1 for t in stamps if s <= t < s + 0.1) for s in stamps) <= 11
 
