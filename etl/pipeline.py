@@ -78,6 +78,7 @@ class Converter:
         self._path_sources = self._index_path_sources(spec)
         # Portal rules name the field inside their messages (« complétez le descriptif (champ 21) »).
         self._source_fields = {path: labels(source) for path, source in self._path_sources}
+        self._source_cache: dict[str, str | None] = {}
         self._feed_contexts: dict[str, FeedContext] = {}
 
     @staticmethod
@@ -89,12 +90,13 @@ class Converter:
                 seen.setdefault(rule.to, rule.sources[0])
         return sorted(seen.items(), key=lambda kv: -len(kv[0]))
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - one Converter per feed; paths are few
     def source_of(self, path: str) -> str | None:
-        for prefix, source in self._path_sources:
-            if path == prefix or path.startswith(prefix + ".") or prefix.startswith(path + "."):
-                return self.labels(source)
-        return None
+        """The label of the source field behind an AVIV path (or its nearest mapped parent/child)."""
+        if path not in self._source_cache:
+            self._source_cache[path] = next(
+                (self.labels(source) for prefix, source in self._path_sources
+                 if path == prefix or path.startswith(prefix + ".") or prefix.startswith(path + ".")), None)
+        return self._source_cache[path]
 
     def _labelled(self, issue: Issue) -> Issue:
         """Extraction issues name fields by rank ("175"); reports name them as the mapping does."""

@@ -76,12 +76,15 @@ def number(raw: str) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-def amount(raw: str) -> int | float:
-    """A price or area: a number ≥ 0."""
-    value = number(raw)
+def _non_negative(value: int | float, raw: str) -> int | float:
     if value < 0:
         raise ConversionError(f"« {raw} » est négatif")
     return value
+
+
+def amount(raw: str) -> int | float:
+    """A price or area: a number ≥ 0."""
+    return _non_negative(number(raw), raw)
 
 
 def positive_amount(raw: str) -> int | float:
@@ -99,10 +102,7 @@ def integer(raw: str) -> int:
 
 
 def count(raw: str) -> int:
-    value = integer(raw)
-    if value < 0:
-        raise ConversionError(f"« {raw} » est négatif")
-    return value
+    return int(_non_negative(integer(raw), raw))
 
 
 def half_count(raw: str) -> int | float:

@@ -13,7 +13,7 @@ from typing import Any
 
 from etl.extract.record import SourceRecord
 from etl.issues import Issue, Severity
-from etl.mapping.converters import BLANK_MARKERS, CONVERTERS, ConversionError, fold, is_blank
+from etl.mapping.converters import BLANK_MARKERS, CONVERTERS, ConversionError, fold
 from etl.mapping.spec import Condition, MappingSpec, Rule
 
 
@@ -213,7 +213,7 @@ class CompiledMapping:
         builders and conditions still being plain functions) makes it several
         times faster than a list of closures, which the convert budget needs.
         """
-        ns: dict[str, Any] = {"_set": set_path, "_get": get_path, "_fresh": fresh, "_blank": BLANK_MARKERS,
+        ns: dict[str, Any] = {"_set": set_path, "_fresh": fresh, "_blank": BLANK_MARKERS,
                               "_fold": fold, "_at_most": _at_most, "ConversionError": ConversionError,
                               "_NOROW": _NOROW, "_EMPTY": _EMPTY, "_none_if_empty": _none_if_empty}
         lines = ["def _apply(v, s):", "    body = s.body", "    out = s.outputs"]
@@ -223,6 +223,16 @@ class CompiledMapping:
         exec(compile(source, f"<mapping {self.spec.mapping}>", "exec"), ns)  # noqa: S102
         self.source = source
         return ns["_apply"]
+
+    @staticmethod
+    def _guarded(n: int, index: int, required: bool, inner: list[str]) -> list[str]:
+        """Run ``inner`` with ``raw`` = the source value when it is present; a required rule
+        reports a missing value instead. Optional rules also skip Poliris' blank markers."""
+        present = "raw" if required else "raw and raw not in _blank"
+        lines = [f"raw = v[{index}]", f"if {present}:"] + ["    " + line for line in inner]
+        if required:
+            lines += ["else:", f"    MISS{n}(s)"]
+        return lines
 
     def _emit(self, n: int, rule: Rule, ns: dict[str, Any]) -> list[str]:
         where = f"mapping {self.spec.mapping}, règle {n + 1} ({rule.to})"
@@ -266,15 +276,11 @@ class CompiledMapping:
             if len(indexes) != 1:
                 raise MappingError(f"{where}: convert lit un seul champ")
             ns[f"C{n}"] = fn
-            present = "raw" if rule.required else "raw and raw not in _blank"
-            body += [f"raw = v[{indexes[0]}]",
-                     f"if {present}:",
-                     "    try:",
-                     f"        {scalar_target.format(f'C{n}(raw)')}",
-                     "    except ConversionError as exc:",
-                     f"        INV{n}(s, raw, exc)"]
-            if rule.required:
-                body += ["else:", f"    MISS{n}(s)"]
+            body += self._guarded(n, indexes[0], rule.required, [
+                "try:",
+                f"    {scalar_target.format(f'C{n}(raw)')}",
+                "except ConversionError as exc:",
+                f"    INV{n}(s, raw, exc)"])
         elif rule.table is not None:
             rows = self._tables.get(rule.table)
             if rows is None:
@@ -282,7 +288,6 @@ class CompiledMapping:
             column = rule.column
             table = {k: (row.get(column) if isinstance(row, dict) else row) for k, row in rows.items()}
             ns[f"T{n}"] = table
-            ns[f"E{n}"] = rule.table
             if len(indexes) > 1:
                 second = indexes[1]
 
@@ -300,16 +305,12 @@ class CompiledMapping:
             else:
                 find = f"T{n}.get(_fold(raw), _NOROW)"
             container = any(isinstance(x, (dict, list)) for x in table.values())
-            present = "raw" if rule.required else "raw and raw not in _blank"
-            body += [f"raw = v[{indexes[0]}]",
-                     f"if {present}:",
-                     f"    val = {find}",
-                     "    if val is _NOROW:",
-                     f"        INV{n}(s, raw, ConversionError(f'« {{raw}} » ne fait pas partie des valeurs reconnues ({{E{n}}})'))",
-                     "    elif val is not None:",
-                     f"        {target.format('_fresh(val)') if container else scalar_target.format('val')}"]
-            if rule.required:
-                body += ["else:", f"    MISS{n}(s)"]
+            body += self._guarded(n, indexes[0], rule.required, [
+                f"val = {find}",
+                "if val is _NOROW:",
+                f"    INV{n}(s, raw, ConversionError(f'« {{raw}} » n\\'est pas une valeur reconnue pour ce champ'))",
+                "elif val is not None:",
+                f"    {target.format('_fresh(val)') if container else scalar_target.format('val')}"])
         else:
             fn_b = BUILDERS.get(rule.build)  # type: ignore[arg-type]
             if fn_b is None:
