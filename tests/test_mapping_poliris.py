@@ -156,3 +156,9 @@ def test_a_rule_naming_an_unknown_source_field_fails_at_compile_time():
     from etl.mapping import MappingError
     with pytest.raises(MappingError, match="nope"):
         CompiledMapping(spec, COLUMNS)
+
+
+def test_a_catalogue_house_goes_to_seloger_construire_only(mapping):
+    m = apply(mapping, {3: "produit catalogue", 4: "modèle de maison", 82: "SL"})
+    assert m.outputs["portals"] == ["SLC"] and m.outputs["portals_explicit"]
+    assert "W_PORTAL_NOT_FOR_THIS_LISTING" in codes(m)

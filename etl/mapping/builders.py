@@ -234,7 +234,7 @@ def price_note(raws: Sequence[str], scope: RecordScope) -> str | None:
     """The Alur-law wording of fees, in French. AVIV's ``brokerageFee`` object cannot carry any key
     under the spec's strict reading (digest §6 trap 1), so the legally required facts go in
     ``prices.priceNote`` as the official example does."""
-    (kind, price_raw, fees_raw, payer_raw, net_raw, inventory_raw, charges_mode_raw, schedule_raw) = raws
+    (price_raw, fees_raw, payer_raw, net_raw, inventory_raw, charges_mode_raw, schedule_raw) = raws
     sale = get_path(scope.body, ("data", "distributionType")) != "RENT"
     parts: list[str] = []
 
@@ -294,6 +294,19 @@ def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
         scope.warn("W_PUBLICATION_IGNORED",
                    f"Codes de publication non gérés par l'API AVIV ignorés : {', '.join(ignored)}.",
                    source="publications", value=publications)
+    # Some listing kinds exist on one portal only (Poliris: "produit catalogue" and "modèle de
+    # maison" are for SeLoger Construire): neither field 82 nor the agency's defaults add others.
+    only_tables: dict[str, dict[str, list[str]]] = scope.spec_settings.get("portal_only", {})
+    for raw, table in ((kind, "transaction_type"), (property_type, "property_type")):
+        only = only_tables.get(table, {}).get(fold(raw))
+        if only:
+            dropped = [p for p in chosen if p not in only]
+            if dropped:
+                scope.warn("W_PORTAL_NOT_FOR_THIS_LISTING",
+                           f"« {raw.strip()} » ne se publie que sur {', '.join(only)} : {', '.join(dropped)} ignoré(s).",
+                           source="publications", value=publications)
+            scope.outputs["portals_explicit"] = True
+            return list(only)
     implied_tables: dict[str, dict[str, list[str]]] = scope.spec_settings.get("implied_portals", {})
     implied: list[str] = []
     for raw, table in ((kind, "transaction_type"), (property_type, "property_type"), (subtype, "property_subtype")):
