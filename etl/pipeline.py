@@ -19,7 +19,7 @@ from etl.extract.record import RecordError, SourceRecord
 from etl.issues import Issue
 from etl.mapping import CompiledMapping, FeedContext, MappingSpec, load_mapping
 from etl.mapping.builders import bytes_version
-from etl.model.canonical import content_hash
+from etl.model.canonical import payload_and_hash
 from etl.model.check import check_body
 from etl.outcome import ListingKey, Outcome
 from etl.validate.portals import evaluate
@@ -158,16 +158,18 @@ class Converter:
             # One problem, one line: a value that rejects the record is not also listed as ignored.
             issues = [i for i in issues if i.is_error or (i.source_field, i.value) not in errors]
         accepted = verdict.accepted and not any(i.is_error for i in issues)
+        payload, body_hash = payload_and_hash(body) if accepted else (None, None)
         return Outcome(
             location=record.location,
             key=ListingKey(agency, record.source_key),
             reference=reference,
             accepted=accepted,
             body=body if accepted else None,
-            body_hash=content_hash(body) if accepted else None,
+            body_hash=body_hash,
             requested_portals=verdict.requested,
             portals=verdict.portals if accepted else [],
             issues=issues,
+            payload=payload,
         )
 
 

@@ -21,6 +21,14 @@ def test_convert_writes_payloads_rejections_reports_and_summary(tmp_path):
     lines = (tmp_path / "payloads.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
     assert set(first) == {"listing_key", "body"} and first["body"]["portals"]
+    # The line carries the very body convert accepted (serialised once, while hashing it).
+    from etl.pipeline import convert
+    accepted = {o.key.source_key: o for o in convert(SAMPLES / "lumiere-immobilier.zip") if o.accepted}
+    for line in lines:
+        item = json.loads(line)
+        outcome = accepted.pop(item["listing_key"]["source_key"])
+        assert item["body"] == outcome.body and item["listing_key"]["agency_id"] == outcome.key.agency_id
+    assert not accepted
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     agency = next(a for a in summary["agencies"] if a["agency_id"] == "lumiere-immo") \
         if isinstance(summary["agencies"], list) else summary["agencies"]["lumiere-immo"]

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import example_body
 
-from etl.model.canonical import VOLATILE_PATHS, canonical_json, content_hash, without_volatile
+from etl.model.canonical import VOLATILE_PATHS, canonical_json, content_hash, payload_and_hash, without_volatile
 
 
 def _shuffled(value: Any, rng: random.Random) -> Any:
@@ -47,6 +47,29 @@ def test_whole_floats_hash_like_integers() -> None:
     floats["data"]["structure"]["rooms"]["numberOfRooms"] = 1.0
     assert content_hash(floats) == content_hash(body)
     assert canonical_json({"a": [1.0, -0.0, 1e16, 2.5]}) == b'{"a":[1,0,10000000000000000,2.5]}'
+
+
+def test_text_that_looks_like_a_whole_float_is_left_as_written() -> None:
+    # ".0," inside a string only sends the body through the float walk; the text is untouched.
+    body = {"t": "version 2.0, 3.0] ou 4.0}", "n": [2.05, 10.01]}
+    assert canonical_json(body) == '{"n":[2.05,10.01],"t":"version 2.0, 3.0] ou 4.0}"}'.encode()
+
+
+def test_payload_is_the_canonical_json_and_its_hash_the_content_hash() -> None:
+    body = example_body()
+    body["data"]["prices"]["buy"]["price"]["amount"] = 289000.0
+    payload, digest = payload_and_hash(body)
+    assert payload == canonical_json(body) and digest == content_hash(body)
+    assert json.loads(payload)["data"]["prices"]["buy"]["price"]["amount"] == 289000
+
+
+def test_payload_of_a_body_read_back_keeps_its_receiver_fields_but_not_in_the_hash() -> None:
+    body = example_body()
+    read_back = copy.deepcopy(body)
+    read_back["classifiedId"] = "0b6f6b0e-6c1e-4c59-9b59-1b1c7e8a9a11"
+    payload, digest = payload_and_hash(read_back)
+    assert json.loads(payload)["classifiedId"] == read_back["classifiedId"]
+    assert digest == content_hash(body)
 
 
 def test_receiver_set_fields_do_not_change_the_hash() -> None:
