@@ -162,3 +162,16 @@ def test_a_catalogue_house_goes_to_seloger_construire_only(mapping):
     m = apply(mapping, {3: "produit catalogue", 4: "modèle de maison", 82: "SL"})
     assert m.outputs["portals"] == ["SLC"] and m.outputs["portals_explicit"]
     assert "W_PORTAL_NOT_FOR_THIS_LISTING" in codes(m)
+
+
+def test_a_value_repeated_across_records_converts_the_same_and_an_invalid_one_is_reported_every_time():
+    # Converter results are memoised per rule: a hit must write the same value, and a value
+    # that fails must fail on every record that carries it, not only the first.
+    fresh = CompiledMapping(load_mapping("poliris"), COLUMNS, poliris_label)
+    for _ in range(3):
+        ok = apply(fresh, {19: "2", 11: "350000"})
+        assert ok.body["data"]["structure"]["rooms"]["numberOfBedRooms"] == 2
+        assert ok.body["data"]["prices"]["buy"]["price"]["amount"] == 350000
+        bad = apply(fresh, {19: "deux"})
+        assert [i.value for i in bad.issues if i.code == "W_VALUE_IGNORED"] == ["deux"]
+        assert "numberOfBedRooms" not in bad.body["data"].get("structure", {}).get("rooms", {})

@@ -19,6 +19,7 @@ from etl.mapping.spec import Condition, MappingSpec, Rule
 
 _NOROW = object()  # a table lookup that found no row (distinct from a row with no value)
 _EMPTY: dict[str, Any] = {}  # what an inline path lookup walks through when a key is absent
+_MEMO_KEY_MAX, _MEMO_SIZE = 32, 4096  # per converter rule: memory stays bounded whatever the feed
 
 
 def _none_if_empty(value: Any) -> Any:
@@ -275,12 +276,22 @@ class CompiledMapping:
                 raise MappingError(f"{where}: convertisseur inconnu « {rule.convert} »")
             if len(indexes) != 1:
                 raise MappingError(f"{where}: convert lit un seul champ")
-            ns[f"C{n}"] = fn
+            ns[f"C{n}"], ns[f"M{n}"] = fn, {}
+            # Converters are pure and return scalars, and a feed repeats most short values
+            # ("3", "OUI", "75011", "2021"): a per-rule memo answers those with one dict lookup.
             body += self._guarded(n, indexes[0], rule.required, [
-                "try:",
-                f"    {scalar_target.format(f'C{n}(raw)')}",
-                "except ConversionError as exc:",
-                f"    INV{n}(s, raw, exc)"])
+                f"val = M{n}.get(raw, _NOROW)",
+                "if val is _NOROW:",
+                "    try:",
+                f"        val = C{n}(raw)",
+                "    except ConversionError as exc:",
+                f"        INV{n}(s, raw, exc)",
+                "    else:",
+                f"        if len(raw) <= {_MEMO_KEY_MAX} and len(M{n}) < {_MEMO_SIZE}:",
+                f"            M{n}[raw] = val",
+                f"        {scalar_target.format('val')}",
+                "else:",
+                f"    {scalar_target.format('val')}"])
         elif rule.table is not None:
             rows = self._tables.get(rule.table)
             if rows is None:
