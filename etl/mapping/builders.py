@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from etl.mapping.converters import (
+    BLANK_MARKERS,
     ConversionError,
     amount,
     boolean,
@@ -229,6 +230,16 @@ def rent(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
     return out
 
 
+def _amount_or_none(raw: str) -> float | int | None:
+    """A fee figure for the wording: absent or unreadable ones are left out (their own rules warn)."""
+    if not raw or raw in BLANK_MARKERS:
+        return None
+    try:
+        return amount(raw)
+    except ConversionError:
+        return None
+
+
 @builder("price_note")
 def price_note(raws: Sequence[str], scope: RecordScope) -> str | None:
     """The Alur-law wording of fees, in French. AVIV's ``brokerageFee`` object cannot carry any key
@@ -237,15 +248,7 @@ def price_note(raws: Sequence[str], scope: RecordScope) -> str | None:
     (price_raw, fees_raw, payer_raw, net_raw, inventory_raw, charges_mode_raw, schedule_raw) = raws
     sale = get_path(scope.body, ("data", "distributionType")) != "RENT"
     parts: list[str] = []
-
-    def num(raw: str) -> float | int | None:
-        if is_blank(raw):
-            return None
-        try:
-            return amount(raw)
-        except ConversionError:
-            return None
-
+    num = _amount_or_none
     price, fees, net = num(price_raw), num(fees_raw), num(net_raw)
     payer = fold(payer_raw)
     if sale and price is not None:
@@ -276,6 +279,11 @@ PORTALS = ("SL", "BD", "BUCOM", "SLN", "SLC")
 _FIELD82_EXPRESSIBLE = frozenset({"SL", "BD"})
 
 
+@lru_cache(maxsize=256)  # a feed uses a handful of spellings ("SL", "SL,BD", "")
+def _publication_codes(publications: str) -> tuple[str, ...]:
+    return tuple(c.strip().upper() for c in re.split(r"[,;|\s]+", publications) if c.strip())
+
+
 @builder("requested_portals", runs_on_empty=True)
 def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
     """Field 82 (Publications) says which of SL/BD the agency wants; it has no code for BUCOM,
@@ -285,7 +293,7 @@ def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
     Sets ``@pack_commercialisateur`` when field 82 carries PC.
     """
     publications, kind, property_type, subtype = raws
-    codes = [c.strip().upper() for c in re.split(r"[,;|\s]+", publications) if c.strip()]
+    codes = _publication_codes(publications)
     chosen = [c for c in codes if c in PORTALS]
     if "PC" in codes:
         scope.outputs["pack_commercialisateur"] = True
