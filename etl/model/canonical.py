@@ -34,11 +34,20 @@ VOLATILE_PATHS: tuple[tuple[str, ...], ...] = (
 # up, as `1e+16`. When neither shape occurs the body holds no whole float and the walk below
 # is skipped; a text that merely looks like one only costs the walk.
 _INT_LIMIT = 2**63  # orjson serialises 64-bit integers
+_NUMBER_ENDS = frozenset(b",}]")
 
 
 def _may_hold_whole_float(raw: bytes) -> bool:
-    # Four C-level substring scans: a Python loop over every ".0" cost more than the dump.
-    return b".0," in raw or b".0}" in raw or b".0]" in raw or b"e+" in raw
+    # A one-byte search is a memchr (~0.3 us for a 2.5 KB body); a longer needle is a Python
+    # fastsearch (~3 us). "+" is rare in a body, so "e+" is only looked for behind one.
+    if b"+" in raw and b"e+" in raw:
+        return True
+    at = raw.find(b".0")
+    while at != -1:
+        if at + 2 < len(raw) and raw[at + 2] in _NUMBER_ENDS:
+            return True
+        at = raw.find(b".0", at + 2)
+    return False
 
 
 # VOLATILE_PATHS grouped by the object that holds them.
