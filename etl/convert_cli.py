@@ -46,9 +46,9 @@ def write_payload_lines(outcomes: Iterable[Outcome], path: Path) -> Iterable[Out
     with atomic_path(path) as tmp, open(tmp, "wb") as out:
         for outcome in outcomes:
             if outcome.accepted and outcome.key is not None:
+                assert outcome.payload is not None, "an accepted outcome carries its payload"
                 key = orjson.dumps({"agency_id": outcome.key.agency_id, "source_key": outcome.key.source_key})
-                body = outcome.payload if outcome.payload is not None else orjson.dumps(outcome.body)
-                out.write(b'{"listing_key":%b,"body":%b}\n' % (key, body))
+                out.write(b'{"listing_key":%b,"body":%b}\n' % (key, outcome.payload))
             yield outcome
 
 

@@ -32,7 +32,7 @@ class Outcome:
     requested_portals: list[str] = field(default_factory=list)
     portals: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
-    payload: bytes | None = None  # ``body`` as canonical JSON, serialised once while hashing it
+    payload: bytes | None = None  # ``body`` as canonical JSON (set with it), serialised once while hashing it
 
     @property
     def agency_id(self) -> str:

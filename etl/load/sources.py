@@ -72,7 +72,7 @@ def _key_of(raw: Any, agency_id: str) -> ListingKey | None:
 def read_payloads(path: Path, agency_id: str, stats: Any = None) -> Iterator[Outcome]:
     """Outcomes from a ``payloads.jsonl`` (one accepted listing per line)."""
     from etl.issues import error
-    from etl.model.canonical import content_hash as body_hash
+    from etl.model.canonical import payload_and_hash
 
     n = 0
     try:
@@ -102,8 +102,10 @@ def read_payloads(path: Path, agency_id: str, stats: Any = None) -> Iterator[Out
                 continue
             if key is None:
                 key = ListingKey(agency_id, oeid)
-            yield Outcome(loc, key, reference, True, body=body, body_hash=body_hash(body),
-                          requested_portals=list(body.get("portals", [])), portals=list(body.get("portals", [])))
+            payload, body_hash = payload_and_hash(body)
+            yield Outcome(loc, key, reference, True, body=body, body_hash=body_hash,
+                          requested_portals=list(body.get("portals", [])), portals=list(body.get("portals", [])),
+                          payload=payload)
     if stats is not None:
         stats.records = n
 

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from etl.mapping.converters import (
-    BLANK_MARKERS,
     ConversionError,
     amount,
     boolean,
@@ -232,7 +231,7 @@ def rent(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
 
 def _amount_or_none(raw: str) -> float | int | None:
     """A fee figure for the wording: absent or unreadable ones are left out (their own rules warn)."""
-    if not raw or raw in BLANK_MARKERS:
+    if is_blank(raw):
         return None
     try:
         return amount(raw)
@@ -248,8 +247,7 @@ def price_note(raws: Sequence[str], scope: RecordScope) -> str | None:
     (price_raw, fees_raw, payer_raw, net_raw, inventory_raw, charges_mode_raw, schedule_raw) = raws
     sale = get_path(scope.body, ("data", "distributionType")) != "RENT"
     parts: list[str] = []
-    num = _amount_or_none
-    price, fees, net = num(price_raw), num(fees_raw), num(net_raw)
+    price, fees, net = _amount_or_none(price_raw), _amount_or_none(fees_raw), _amount_or_none(net_raw)
     payer = fold(payer_raw)
     if sale and price is not None:
         if payer in ("1", "3") and fees is not None:
@@ -261,7 +259,7 @@ def price_note(raws: Sequence[str], scope: RecordScope) -> str | None:
             parts.append(f"Prix : {_money(price)}, honoraires à la charge du vendeur.")
     elif not sale and fees is not None:
         text = f"Honoraires à la charge du locataire : {_money(fees)} TTC"
-        inventory = num(inventory_raw)
+        inventory = _amount_or_none(inventory_raw)
         parts.append(text + (f", dont {_money(inventory)} pour l'état des lieux." if inventory is not None else "."))
         mode = {"1": "forfaitaires mensuelles", "2": "provisions mensuelles avec régularisation annuelle",
                 "3": "remboursement annuel par le locataire"}.get(fold(charges_mode_raw))

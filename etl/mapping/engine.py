@@ -285,12 +285,11 @@ class CompiledMapping:
                 "    try:",
                 f"        val = C{n}(raw)",
                 "    except ConversionError as exc:",
-                f"        INV{n}(s, raw, exc)",
+                f"        INV{n}(s, raw, exc)  # val stays _NOROW: nothing written, nothing memoised",
                 "    else:",
                 f"        if len(raw) <= {_MEMO_KEY_MAX} and len(M{n}) < {_MEMO_SIZE}:",
                 f"            M{n}[raw] = val",
-                f"        {scalar_target.format('val')}",
-                "else:",
+                "if val is not _NOROW:",
                 f"    {scalar_target.format('val')}"])
         elif rule.table is not None:
             rows = self._tables.get(rule.table)
