@@ -10,40 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from etl.load.client import ApiResult, AvivClient
 from etl.load.config import ResolvedCredentials
-from etl.model.canonical import content_hash as body_hash
+from etl.model.canonical import canonical_json, content_hash, without_volatile
 from etl.load.planner import CREATE, DELETE, UPDATE, Operation
 from etl.load.state import DONE, FAILED, RESOLVED, JournalEntry, StateStore
 
 CREATED, UPDATED, DELETED, FAILED_OP = "created", "updated", "deleted", "failed"
 
-# Fields the receiver sets on a stored classified; dropped before comparing it with what we sent.
-_RECEIVER_METADATA = ("createDate", "changeDate", "classifiedId", "portalWebKey", "nbMedias", "projectId", "changeLog")
 
-
-def canonical(body: dict[str, Any]) -> str:
-    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _hash(body: dict[str, Any]) -> str:
-    return body_hash(body)
-
-
-def strip_received(item: dict[str, Any]) -> dict[str, Any]:
-    """A GET answer brought back to the shape of a body we send."""
-    body = {k: v for k, v in item.items() if k != "classifiedId"}
-    data = body.get("data")
-    if isinstance(data, dict) and isinstance(data.get("metaData"), dict):
-        meta = {k: v for k, v in data["metaData"].items() if k not in _RECEIVER_METADATA}
-        body["data"] = {**data, "metaData": meta}
-    return body
+def canonical(body: Mapping[str, Any]) -> str:
+    """What the state store keeps of a body: its canonical JSON, as text."""
+    return canonical_json(body).decode()
 
 
 @dataclass(slots=True)
@@ -98,7 +80,7 @@ class Applier:
             with self.store.transaction() as conn:
                 if items:
                     item = items[0]
-                    body = strip_received(item)
+                    body = dict(without_volatile(item))  # a GET answer, back to the shape we send
                     same = self._same_hash(body, e.body_hash)
                     self.store.record_live(
                         conn, agency_id=e.agency_id, source_key=e.source_key, offerer_estate_id=e.offerer_estate_id,
@@ -126,7 +108,7 @@ class Applier:
         if expected is None:
             return False
         try:
-            return _hash(body) == expected
+            return content_hash(body) == expected
         except Exception:  # an answer we cannot hash: assume different, costing one PUT
             return False
 
