@@ -117,13 +117,14 @@ def write_payloads(path: Path, outcomes: list[Outcome], *, truncate: bool = Fals
 def write_config(dir: Path, *, base_url: str, token_url: str, agencies: dict[str, Path], state_url: str | None = None,
                  rate_limit: float = 500, concurrency: int = 8, max_attempts: int = 6, backoff_base: float = 0.05,
                  backoff_max: float = 2.0, timeout: float = 10, max_share: float = 0.3, min_count: int = 3,
-                 intermediary: dict[str, str] | None = None) -> Path:
+                 intermediary: dict[str, str] | None = None, visibility_lag: float = 1.5) -> Path:
+    # visibility_lag: above the sandbox's default visibility delay (1 s), as a real setting is above AVIV's
     cfg = {
         "version": 1,
         "defaults": {
             "api": {"base_url": base_url, "token_url": token_url, "rate_limit": rate_limit,
                     "concurrency": concurrency, "max_attempts": max_attempts, "backoff_base": backoff_base,
-                    "backoff_max": backoff_max, "timeout": timeout},
+                    "backoff_max": backoff_max, "timeout": timeout, "visibility_lag": visibility_lag},
             "state": state_url or f"sqlite:///{dir / 'state.sqlite'}",
             "reports_dir": str(dir / "reports"),
             "token_cache": str(dir / "tokens.json"),

@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -31,6 +32,8 @@ except Exception:  # running from a checkout without installed metadata
     _VERSION = "0.0.0"
 
 MAX_DETAIL = 2000
+# Transport errors raised before the request could reach the server: repeating them is always safe.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _UUIDISH = re.compile(r"classifiedId\W{0,3}\s*([0-9A-Za-z][0-9A-Za-z-]{3,63})")
 
 
@@ -239,8 +242,16 @@ class AvivClient:
         raise AuthError(f"serveur de jetons injoignable ({last}) après {self.settings.max_attempts} essais")
 
     async def request(self, creds: ResolvedCredentials, method: str, path: str, *, json: Any = None,
-                      params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> ApiResult:
-        """Send with retries on 5xx / 429 / timeouts / dropped connections; one token refresh on 401."""
+                      params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                      on_send: Callable[[str], None] | None = None, retry_unanswered: bool = True) -> ApiResult:
+        """Send with retries on 5xx / 429 / timeouts / dropped connections; one token refresh on 401.
+
+        ``on_send(traceparent)`` runs once, right before the first attempt leaves (past the rate and
+        concurrency limits): the write-ahead journal hooks in there, so a run killed while queued
+        has journaled nothing it did not send. ``retry_unanswered=False`` returns at once when an
+        attempt may have reached the API without its answer reaching us (the caller looks the
+        truth up instead of repeating a write blind).
+        """
         trace_id = secrets.token_hex(16)
         content = orjson.dumps(json) if json is not None else None
         url = self.base_url + path
@@ -259,12 +270,17 @@ class AvivClient:
             delay: float | None = None
             async with self._sem:
                 await self.limiter.acquire()
+                if on_send is not None:
+                    on_send(tp)
+                    on_send = None
                 self.stats.requests += 1
                 try:
                     resp = await self._http.request(method, url, content=content, params=params, headers=h)
                 except httpx.TransportError as exc:  # timeouts, refused / reset / dropped connections
                     result = ApiResult(method, path, None, tp, attempt, error=type(exc).__name__)
                     self._count("transport")
+                    if not retry_unanswered and not isinstance(exc, _NEVER_SENT):
+                        return result
                     delay = self._backoff(attempt)
                     resp = None
             if resp is not None:
@@ -294,16 +310,23 @@ class AvivClient:
 
     # -- the operations of the API -------------------------------------------
 
-    async def create(self, creds: ResolvedCredentials, body: dict[str, Any]) -> ApiResult:
-        return await self.request(creds, "POST", "/classifieds", json=body)
+    async def create(self, creds: ResolvedCredentials, body: dict[str, Any], *,
+                     on_send: Callable[[str], None] | None = None) -> ApiResult:
+        # A repeated POST that had landed meets "Duplicated classified": safe to retry.
+        return await self.request(creds, "POST", "/classifieds", json=body, on_send=on_send)
 
     async def update(self, creds: ResolvedCredentials, classified_id: str, body: dict[str, Any],
-                     etag: str | None = None) -> ApiResult:
+                     etag: str | None = None, *, on_send: Callable[[str], None] | None = None) -> ApiResult:
+        # With If-Match a repeated PUT that had landed meets 412; without it, it would be a no-op PUT
+        # (which AVIV asks us never to send), so an unanswered attempt is not repeated blind.
         return await self.request(creds, "PUT", f"/classifieds/{classified_id}", json=body,
-                                  headers={"If-Match": etag} if etag else None)
+                                  headers={"If-Match": etag} if etag else None, on_send=on_send,
+                                  retry_unanswered=etag is not None)
 
-    async def delete(self, creds: ResolvedCredentials, classified_id: str) -> ApiResult:
-        return await self.request(creds, "DELETE", f"/classifieds/{classified_id}")
+    async def delete(self, creds: ResolvedCredentials, classified_id: str, *,
+                     on_send: Callable[[str], None] | None = None) -> ApiResult:
+        # A repeated DELETE that had landed meets 404, which means deleted.
+        return await self.request(creds, "DELETE", f"/classifieds/{classified_id}", on_send=on_send)
 
     async def get(self, creds: ResolvedCredentials, classified_id: str) -> ApiResult:
         return await self.request(creds, "GET", f"/classifieds/{classified_id}")

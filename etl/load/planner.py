@@ -1,7 +1,10 @@
 """The planner: from the validated feed and the state, exactly the operations needed.
 
 Pure: no I/O. The mass-delete guard (blueprint invariant 2) and the
-kept-despite-error rule (invariant 3) are decided here.
+kept-despite-error rule (invariant 3) are decided here. A listing whose remote
+state is unknown (an earlier operation's outcome not yet learned) is set aside
+in ``Plan.deferred``: the applier decides it with :func:`reconcile` once the
+truth is known, never from a state that may be stale.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class Plan:
     kept: list[Outcome] = field(default_factory=list)          # rejected now, last accepted version stays online
     rejected: list[Outcome] = field(default_factory=list)      # rejected, nothing online
     duplicates: list[Outcome] = field(default_factory=list)    # same key twice in one feed: first one wins
+    # remote state unknown: what the feed wants of these listings, decided once the truth is known
+    deferred: list[Operation] = field(default_factory=list)
     records: int = 0
     feed_complete: bool = True
     guard: str | None = None   # why applying this plan would be unsafe (French, for the operator)
@@ -64,21 +69,56 @@ class Plan:
     @property
     def seen_keys(self) -> list[str]:
         return [k.source_key for k in self.unchanged] + [o.key.source_key for o in self.updates] + \
-            [o.key.source_key for o in self.creates] + [o.key.source_key for o in self.kept if o.key]
+            [o.key.source_key for o in self.creates] + [o.key.source_key for o in self.kept if o.key] + \
+            [o.key.source_key for o in self.deferred if o.op != DELETE]
 
     def counts(self) -> dict[str, int]:
         return {"read": self.records, "creates": len(self.creates), "updates": len(self.updates),
                 "deletes": len(self.deletes), "unchanged": len(self.unchanged), "kept": len(self.kept),
-                "rejected": len(self.rejected) + len(self.duplicates), "live_before": self.live_before}
+                "rejected": len(self.rejected) + len(self.duplicates), "live_before": self.live_before,
+                "deferred": len(self.deferred)}
+
+
+def wanted(o: Outcome) -> Operation:
+    """What the feed wants of an accepted listing, before the state is consulted."""
+    assert o.key is not None and o.body is not None
+    return Operation(CREATE, o.key, offerer_estate_id_of(o.body), body=o.body, body_hash=o.body_hash,
+                     portals=list(o.portals), outcome=o)
+
+
+def reconcile(want: Operation, current: ListingState | None) -> Operation | None:
+    """The operation that brings one listing from ``current`` to what ``want`` asks; None when none is needed.
+
+    ``want`` carries a body (the listing must be online with it) or is a DELETE
+    (the listing left the feed).
+    """
+    live = current is not None and current.live
+    if want.op == DELETE:
+        if not live:
+            return None
+        assert current is not None
+        return Operation(DELETE, want.key, current.offerer_estate_id, current.classified_id, current.etag,
+                         portals=list(current.portals))
+    if not live:
+        return Operation(CREATE, want.key, want.offerer_estate_id, body=want.body, body_hash=want.body_hash,
+                         portals=list(want.portals), outcome=want.outcome)
+    assert current is not None
+    if current.body_hash == want.body_hash:
+        return None
+    return Operation(UPDATE, want.key, want.offerer_estate_id, current.classified_id, current.etag, want.body,
+                     want.body_hash, list(want.portals), want.outcome)
 
 
 def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, ListingState], *,
          feed_complete: bool | None = None, full_snapshot: bool = True,
-         guard: GuardSettings = GuardSettings(), feed_stats: Any = None) -> Plan:
+         guard: GuardSettings = GuardSettings(), feed_stats: Any = None,
+         in_doubt: frozenset[str] | set[str] = frozenset()) -> Plan:
     """Diff the feed against the state.
 
     ``feed_complete`` may also come from ``feed_stats.complete`` (read after the
     outcomes are exhausted, since a truncation is only known at the end).
+    ``in_doubt``: listings whose remote state is unknown; what the feed wants of
+    them goes to ``Plan.deferred``, never to an operation planned from the state.
     """
     p = Plan(agency_id=agency_id)
     live = {k: s for k, s in state.items() if s.live}
@@ -98,22 +138,27 @@ def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, Listin
         if not o.accepted or o.body is None:
             (p.kept if current is not None else p.rejected).append(o)
             continue
-        if current is None:
-            p.creates.append(Operation(CREATE, o.key, offerer_estate_id_of(o.body), body=o.body,
-                                       body_hash=o.body_hash, portals=list(o.portals), outcome=o))
-        elif current.body_hash == o.body_hash:
+        if sk in in_doubt:
+            p.deferred.append(wanted(o))
+            continue
+        op = reconcile(wanted(o), current)
+        if op is None:
             p.unchanged.append(o.key)
         else:
-            p.updates.append(Operation(UPDATE, o.key, offerer_estate_id_of(o.body), current.classified_id,
-                                       current.etag, o.body, o.body_hash, list(o.portals), o))
+            (p.creates if op.op == CREATE else p.updates).append(op)
 
     complete = feed_complete if feed_complete is not None else getattr(feed_stats, "complete", True)
     p.feed_complete = bool(complete)
     if full_snapshot:
         for sk, s in live.items():
-            if sk not in seen:
+            if sk not in seen and sk not in in_doubt:
                 p.deletes.append(Operation(DELETE, ListingKey(agency_id, sk), s.offerer_estate_id,
                                            s.classified_id, s.etag, portals=list(s.portals)))
+        for sk in sorted(in_doubt - seen):
+            # gone from the feed while an operation on it is unresolved: delete it if it turns out online
+            s = state.get(sk)
+            p.deferred.append(Operation(DELETE, ListingKey(agency_id, sk), s.offerer_estate_id if s else "",
+                                        s.classified_id if s else None))
     p.guard = _guard(p, seen, full_snapshot, guard)
     return p
 

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from etl.extract.record import SourceUnreadable
-from etl.load.applier import CREATED, DELETED, FAILED_OP, UPDATED, Applier, OpResult
+from etl.load.applier import CREATED, DELETED, FAILED_OP, UNKNOWN, UPDATED, Applier, OpResult
 from etl.load.client import AvivClient
 from etl.load.config import Agency, ConfigError, LoadedConfig
 from etl.log import RunLog
@@ -60,14 +60,15 @@ class AgencyResult:
     def counts(self) -> dict[str, Any]:
         p = self.plan.counts() if self.plan else {}
         return {**p, "created": self.count(CREATED), "updated": self.count(UPDATED),
-                "deleted": self.count(DELETED), "failed": self.count(FAILED_OP),
+                "deleted": self.count(DELETED), "failed": self.count(FAILED_OP), "in_doubt": self.count(UNKNOWN),
                 "unchanged": p.get("unchanged", 0), "resolved": self.resolved}
 
     def as_dict(self) -> dict[str, Any]:
         return {"agency_id": self.agency_id, "exit_code": self.exit_code, "message": self.message,
                 "run_id": self.run_id, "source": self.source, "duration_s": round(self.duration_s, 3),
                 "counts": self.counts(), "guard": self.plan.guard if self.plan else None,
-                "failures": [f.as_dict() for f in self.failures]}
+                "failures": [f.as_dict() for f in self.failures],
+                "in_doubt": [r.as_dict() for r in self.results if r.result == UNKNOWN]}
 
 
 @dataclass(slots=True)
@@ -78,6 +79,7 @@ class RunResult:
     requests: int = 0
     token_requests: int = 0
     rate: dict[str, Any] = field(default_factory=dict)
+    mail: dict[str, Any] = field(default_factory=dict)   # e-mails queued / sent / left in the outbox
 
     @property
     def exit_code(self) -> int:
@@ -128,16 +130,20 @@ async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, 
 async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, store: StateStore,
                       api: AvivClient | None, log: RunLog, summary: Any, res: AgencyResult) -> None:
     applier = None
+    in_doubt: set[str] = set()
     if not options.dry_run:
         assert api is not None and res.run_id is not None
         creds = agency.credentials.resolve()
         applier = Applier(store, api, creds, agency_id=agency.id, run_id=res.run_id,
                           progress=lambda r: log.advance())
-        if store.unfinished(agency.id):
-            resolved = await applier.resolve_unfinished()
-            res.resolved = len(resolved)
-            log.event("journal_resolved", f"{len(resolved)} opérations inachevées d'une exécution précédente reprises",
-                      agency=agency.id)
+        unfinished = store.unfinished(agency.id)
+        if unfinished:
+            still = await applier.resolve_unfinished()
+            in_doubt = {e.source_key for e in still}
+            res.resolved = len(unfinished) - len(still)
+            log.event("journal_resolved", f"{len(unfinished)} opérations d'issue inconnue relues : "
+                      f"{res.resolved} vérifiées, {len(still)} encore incertaines", agency=agency.id,
+                      resolved=res.resolved, in_doubt=len(still))
 
     work = cfg.base_dir / ".work"
     work.mkdir(parents=True, exist_ok=True)
@@ -151,7 +157,7 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
     t_plan = time.perf_counter()
     g = cfg.mass_delete(agency)
     p = plan(agency.id, stream, state, feed_stats=stats, full_snapshot=agency.full_snapshot,
-             guard=GuardSettings(g.max_share, g.min_count))
+             guard=GuardSettings(g.max_share, g.min_count), in_doubt=in_doubt)
     res.plan = p
     if summary is not None:
         summary.add_source(path, records=stats.records, complete=stats.complete, problems=stats.problems)
@@ -171,21 +177,33 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
         return
     assert applier is not None
     ops = p.operations
-    if ops:
-        log.start_progress(f"{agency.id}", len(ops))
-        res.results = await applier.apply(ops)
-        log.end_progress()
-    store.touch_seen(agency.id, p.seen_keys, res.run_id or 0)
+    by_key: dict[str, OpResult] = {}
+    try:
+        if ops:
+            log.start_progress(f"{agency.id}", len(ops))
+            by_key.update((r.source_key, r) for r in await applier.apply(ops))
+            log.end_progress()
+        # what stayed in doubt, tonight's or an earlier run's: look it up once AVIV's lag has passed
+        by_key.update((r.source_key, r) for r in await applier.settle(p.deferred))
+    finally:
+        res.results = list(by_key.values())
+        store.touch_seen(agency.id, p.seen_keys, res.run_id or 0)
     for f in res.failures:
         log.event("failed", f.detail or "", level="error", agency=agency.id, op=f.op, key=f.source_key,
                   traceparent=f.traceparent)
-    if res.failures:
+    in_doubt_left = res.count(UNKNOWN)
+    if res.failures or in_doubt_left:
         res.exit_code = EXIT_FAILED
-        res.message = f"{len(res.failures)} opérations en échec, renvoyées à la prochaine exécution"
+        parts = [f"{len(res.failures)} opérations en échec, renvoyées à la prochaine exécution"] if res.failures else []
+        if in_doubt_left:
+            parts.append(f"{in_doubt_left} opérations d'issue inconnue (AVIV injoignable pour la relecture), "
+                         f"vérifiées avant tout envoi à la prochaine exécution")
+        res.message = " ; ".join(parts)
 
 
-def default_out_dir(cfg: LoadedConfig) -> Path:
-    return cfg.reports_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+def default_out_dir(cfg: LoadedConfig, *, dry_run: bool = False) -> Path:
+    # One folder per run (a dry run's are named plan-…); old ones go by defaults.reports_keep.
+    return cfg.reports_dir / f"{'plan' if dry_run else 'run'}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
 
 
 async def _run_all(cfg: LoadedConfig, agency_id: str | None, options: RunOptions, log: RunLog,
@@ -210,11 +228,18 @@ async def _run_all(cfg: LoadedConfig, agency_id: str | None, options: RunOptions
 
 def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | None = None,
         log: RunLog | None = None) -> RunResult:
-    """Run (or, with ``dry_run``, plan) the selected agencies and write the reports."""
+    """Run (or, with ``dry_run``, plan) the selected agencies, write the reports and e-mail them.
+
+    The output folder is checked first: an unusable one raises ``OutputDirError`` before
+    anything is read or sent.
+    """
+    from etl.load.reporting import publish_reports
+    from etl.report.outdir import prepare_out_dir
     from etl.report.summary import ConvertSummary
 
     options = options or RunOptions()
     log = log or RunLog()
+    out_dir = prepare_out_dir(options.out_dir or default_out_dir(cfg, dry_run=options.dry_run))
     summary = ConvertSummary(command="plan" if options.dry_run else "run")
     result = asyncio.run(_run_all(cfg, agency_id, options, log, summary))
     for a in result.agencies:
@@ -222,18 +247,14 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
         summary.add_load_counts(a.agency_id, created=a.count(CREATED), updated=a.count(UPDATED),
                                 deleted=a.count(DELETED), failed=a.count(FAILED_OP),
                                 unchanged=a.plan.counts()["unchanged"] if a.plan else 0)
-    if not options.dry_run:
-        out_dir = options.out_dir or default_out_dir(cfg)
-        result.out_dir = out_dir
-        try:
-            from etl.report.writers import write_reports
-            result.reports = write_reports(summary, out_dir)
-        except ImportError:  # reports not available in this tree yet
-            out_dir.mkdir(parents=True, exist_ok=True)
-        load_path = out_dir / "load.json"
-        load_path.write_bytes(orjson.dumps({
-            "agencies": [a.as_dict() for a in result.agencies], "exit_code": result.exit_code,
-            "requests": result.requests, "token_requests": result.token_requests, "rate": result.rate,
-        }, option=orjson.OPT_INDENT_2))
-        result.reports["load"] = load_path
+    result.out_dir = out_dir
+    result.reports, result.mail = publish_reports(cfg, result.agencies, summary, out_dir,
+                                                  dry_run=options.dry_run, log=log)
+    load_path = out_dir / "load.json"
+    load_path.write_bytes(orjson.dumps({
+        "agencies": [a.as_dict() for a in result.agencies], "exit_code": result.exit_code,
+        "requests": result.requests, "token_requests": result.token_requests, "rate": result.rate,
+        "dry_run": options.dry_run, "mail": result.mail,
+    }, option=orjson.OPT_INDENT_2))
+    result.reports["load"] = load_path
     return result

@@ -62,6 +62,7 @@ class JournalEntry:
     http_status: int | None = None
     traceparent: str | None = None
     detail: str | None = None
+    created_at: float = 0.0        # when its first mutating request left (epoch seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +278,14 @@ class StateStore:
     # ------------------------------------------------------------------ journal
 
     def journal_begin(self, *, run_id: int, agency_id: str, source_key: str, offerer_estate_id: str,
-                      op: str, classified_id: str | None, body_hash: str | None) -> int:
-        """Write-ahead: committed before the request leaves."""
+                      op: str, classified_id: str | None, body_hash: str | None,
+                      traceparent: str | None = None) -> int:
+        """Write-ahead: committed as the request leaves, before it can reach the API."""
         with self.engine.begin() as conn:
             res = conn.execute(sa.insert(journal).values(
                 run_id=run_id, agency_id=agency_id, source_key=source_key, offerer_estate_id=offerer_estate_id,
-                op=op, classified_id=classified_id, body_hash=body_hash, state=PENDING, created_at=_now()))
+                op=op, classified_id=classified_id, body_hash=body_hash, state=PENDING, created_at=_now(),
+                traceparent=traceparent))
             return int(res.inserted_primary_key[0])
 
     def journal_close(self, conn: Connection, entry_id: int, state: str, *, http_status: int | None = None,
@@ -318,7 +321,8 @@ class StateStore:
     @staticmethod
     def _entry(r: Any) -> JournalEntry:
         return JournalEntry(r.id, r.run_id, r.agency_id, r.source_key, r.offerer_estate_id, r.op,
-                            r.classified_id, r.body_hash, r.state, r.http_status, r.traceparent, r.detail)
+                            r.classified_id, r.body_hash, r.state, r.http_status, r.traceparent, r.detail,
+                            r.created_at)
 
     # -------------------------------------------------------------------- locks
 
