@@ -16,12 +16,12 @@ from typing import Any
 import orjson
 
 from etl.extract.record import SourceUnreadable
-from etl.issues import HINTS
 from etl.log import RunLog
 from etl.mapping import MappingError
 from etl.outcome import Outcome
 from etl.pipeline import FeedStats, convert
 from etl.report.atomic import atomic_path
+from etl.report.outdir import OutputDirError, prepare_out_dir
 from etl.report.summary import ConvertSummary
 from etl.report.writers import write_reports
 from etl.yaml_config import ConfigError
@@ -36,7 +36,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--format", default="poliris", choices=("poliris",), help="source format")
     p.add_argument("--mapping", help="mapping name or YAML path (default: the format's own)")
     p.add_argument("--agency", help="agency id: fills an empty field 1, and keeps only that agency's listings")
-    p.add_argument("--out", required=True, type=Path, help="output directory")
+    p.add_argument("--out", required=True, type=Path, help="output directory (created if missing)")
+    p.add_argument("--language", choices=("fr", "en"), default="fr", help="language of the reports")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_convert)
 
@@ -53,10 +54,14 @@ def write_payload_lines(outcomes: Iterable[Outcome], path: Path) -> Iterable[Out
 
 
 def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = None, agency: str | None = None,
-                log: RunLog | None = None) -> tuple[int, ConvertSummary]:
+                log: RunLog | None = None, language: str = "fr") -> tuple[int, ConvertSummary]:
     log = log or RunLog()
-    out_dir.mkdir(parents=True, exist_ok=True)
     summary = ConvertSummary(command="convert")
+    try:
+        prepare_out_dir(out_dir)
+    except OutputDirError as exc:
+        log.event("out_dir", str(exc), level="error")
+        return EXIT_USAGE, summary
     started = time.monotonic()
 
     def outcomes() -> Iterable[Outcome]:
@@ -79,7 +84,9 @@ def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = Non
         log.event("config_error", str(exc), level="error")
         return EXIT_USAGE, summary
     summary.add_duration("convert", time.monotonic() - started)
-    paths = write_reports(summary, out_dir, hints=HINTS)
+    lang = "en" if language == "en" else "fr"
+    paths = write_reports(summary, out_dir, lang=lang, languages=dict.fromkeys((a.agency_id for a in summary.agencies), lang),
+                          keep=(PAYLOADS_NAME,))
     totals = summary.totals
     log.event("done", f"{totals.read} annonces lues : {totals.accepted} acceptées, {totals.rejected} rejetées ; "
                       f"rapports dans {out_dir}", read=totals.read, accepted=totals.accepted,
@@ -89,5 +96,5 @@ def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = Non
 
 def cmd_convert(args: argparse.Namespace) -> int:
     code, _ = run_convert(list(args.source), args.out, mapping=args.mapping, agency=args.agency,
-                          log=RunLog(args.log_format))
+                          log=RunLog(args.log_format), language=args.language)
     return code

@@ -102,6 +102,8 @@ def test_write_reports_returns_every_file_it_wrote(summary: ConvertSummary, tmp_
     assert {"csv", "html", "xlsx", "summary"} <= set(paths)
     assert {k for k in paths if k.startswith("html:")} == \
         {"html:AG-PARIS", "html:AG-NICE", "html:../Agence Été"}
+    assert {k for k in paths if k.startswith("xlsx:")} == \
+        {"xlsx:AG-PARIS", "xlsx:AG-NICE", "xlsx:../Agence Été"}
     for p in paths.values():
         assert p.is_file() and p.parent == tmp_path / "out"
     assert not list((tmp_path / "out").glob(".*tmp*")), "temporary files left behind"
@@ -145,39 +147,51 @@ def test_csv_neutralises_values_a_spreadsheet_would_run_as_formulas(summary: Con
             assert not cell or cell[0] not in "=+-@", cell
 
 
-def test_html_run_page_is_french_and_lists_the_listings_to_fix(summary: ConvertSummary,
-                                                              tmp_path: Path) -> None:
+def test_html_run_page_is_the_operators_overview(summary: ConvertSummary, tmp_path: Path) -> None:
     html = write_reports(summary, tmp_path)["html"].read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and '<html lang="fr">' in html
-    for text in ("Rapport de publication des annonces", "Synthèse", "Agence AG-PARIS", "Agence AG-NICE",
-                 "Annonces refusées — à corriger pour être publiées",
-                 "Annonces acceptées, mais pas sur tous les portails demandés",
-                 "Points à améliorer", "Sur 5 annonces lues", "Problèmes les plus fréquents",
-                 "VA1002", "Annonces.csv, ligne 3", "Code postal (champ 5)", "« 75O11 »",
-                 "Le prix de vente (champ 11) est vide", "/srv/feeds/groupe/Annonces.csv",
-                 "Belles Demeures", "Total"):
+    for text in ("Rapport d&#39;exploitation", "3 agences : 3 sans incident, 0 en échec ; 9 annonces lues, 3 refusées",
+                 "AG-PARIS", "AG-NICE", 'href="report-AG-PARIS.html"', "/srv/feeds/groupe/Annonces.csv", "Total",
+                 "Aucun échec ni refus de sécurité"):
         assert text in html, text
     # self-contained: no external stylesheet, script or image
+    assert not re.search(r"<(link|script|img)\b", html)
+
+
+def test_agency_page_tells_one_story_grouped_by_listing(summary: ConvertSummary, tmp_path: Path) -> None:
+    html = write_reports(summary, tmp_path)["html:AG-PARIS"].read_text(encoding="utf-8")
+    for text in ("Rapport de publication — AG-PARIS", "Des annonces sont à corriger", "3 annonces prêtes à publier",
+                 "2 refusées, à corriger", "Annonces à corriger", "VA1002", "Annonces.csv, ligne 3",
+                 "Code postal (champ 5)", "« 75O11 »", "Le prix de vente (champ 11) est vide",
+                 "Publiée, sauf sur Belles Demeures", "Ce qui ne va pas" if False else "→", "Fichier reçu : Annonces.csv",
+                 "<svg"):
+        assert text in html, text
+    # one card per listing, both problems of VA1002 in the same card
+    card = html.split("VA1002")[1].split("</article>")[0]
+    assert "E_PRICE_MISSING" in card and "E_POSTCODE_INVALID" in card
+    # no server path, no raw code in the prose (codes only in their discreet span)
+    assert "/srv/feeds" not in html
+    assert "Problème E_" not in html and "(SL)" not in html
     assert not re.search(r"<(link|script|img)\b", html)
     assert "http://" not in html.replace("http://evil.example", "")
 
 
 def test_html_escapes_agency_text(summary: ConvertSummary, tmp_path: Path) -> None:
     paths = write_reports(summary, tmp_path)
-    for key in ("html", "html:AG-PARIS"):
+    for key in ("html", "html:AG-PARIS", "html:AG-NICE"):
         html = paths[key].read_text(encoding="utf-8")
-        assert XSS not in html
-        assert "&lt;script&gt;alert(&#39;pirate&#39;)&lt;/script&gt;" in html
+        assert XSS not in html and FORMULA not in html
+    assert "&lt;script&gt;alert(&#39;pirate&#39;)&lt;/script&gt;" in paths["html:AG-PARIS"].read_text(encoding="utf-8")
 
 
-def test_html_puts_most_frequent_problem_first(summary: ConvertSummary, tmp_path: Path) -> None:
+def test_html_puts_refused_listings_first_then_portal_refusals_then_warnings(summary: ConvertSummary,
+                                                                            tmp_path: Path) -> None:
     html = write_reports(summary, tmp_path)["html:AG-PARIS"].read_text(encoding="utf-8")
-    rejected = html.split("Annonces refusées — à corriger")[1].split("</section>")[0]
-    # E_PRICE_MISSING concerns two listings, E_POSTCODE_INVALID one.
-    assert rejected.index("E_PRICE_MISSING") < rejected.index("E_POSTCODE_INVALID")
-    assert "2 annonces · code E_PRICE_MISSING" in rejected
-    # rejections come before the warnings
-    assert html.index("Annonces refusées — à corriger") < html.index("Points à améliorer")
+    fix = html.split("Annonces à corriger")[1]
+    assert fix.index("VA1002") < fix.index("VA1003") < fix.index("VA1005") < fix.index("VA1004")
+    # within a listing, the error that most listings share comes first
+    card = fix.split("VA1002")[1].split("</article>")[0]
+    assert card.index("E_PRICE_MISSING") < card.index("E_POSTCODE_INVALID")
 
 
 def test_each_agency_page_shows_only_that_agency(summary: ConvertSummary, tmp_path: Path) -> None:
@@ -197,48 +211,56 @@ def test_agency_ids_are_sanitised_into_safe_file_names(summary: ConvertSummary, 
     p = paths["html:../Agence Été"]
     assert p.name == "report-Agence-Ete.html"
     assert p.resolve().parent == (tmp_path / "out").resolve()
-    assert "Agence ../Agence Été" in p.read_text(encoding="utf-8")
-    assert "Aucune anomalie" in p.read_text(encoding="utf-8")
+    assert "Rapport de publication — ../Agence Été" in p.read_text(encoding="utf-8")
+    assert "Aucune annonce à corriger." in p.read_text(encoding="utf-8")
 
 
-def test_xlsx_has_synthesis_and_anomaly_sheets(summary: ConvertSummary, tmp_path: Path) -> None:
+def test_xlsx_has_one_sheet_per_category(summary: ConvertSummary, tmp_path: Path) -> None:
     paths = write_reports(summary, tmp_path)
     wb = load_workbook(paths["xlsx"])
-    assert wb.sheetnames == ["Synthèse", "Anomalies"]
+    assert wb.sheetnames == ["Synthèse", "À corriger", "Avertissements", "Publiées", "Supprimées"]
 
-    an = wb["Anomalies"]
-    rows = list(an.iter_rows(values_only=True))
-    assert rows[0] == ANOMALY_COLUMNS
-    assert len(rows) - 1 == EXPECTED_ROWS == len(read_csv(paths["csv"])) - 1
-    assert an.freeze_panes == "A2"
-    assert an.auto_filter.ref == f"A1:M{EXPECTED_ROWS + 1}"
-    assert an["A1"].font.bold
-    assert 8 <= an.column_dimensions["A"].width <= 60
-    by_key = {r[2]: r for r in rows[1:]}
-    # The formula is stored as text, unaltered: opening the workbook runs nothing.
-    cell = next(c for c in an["L"] if c.value == FORMULA)
-    assert cell.data_type == "s"
-    assert by_key["AG-PARIS-VA1002"][4] == 3  # line number stays a number
+    fix = wb["À corriger"]
+    rows = list(fix.iter_rows(values_only=True))
+    assert rows[0] == ("Agence", "Référence", "Titre", "Fichier", "Ligne", "Décision", "Ce qui ne va pas",
+                       "Valeur lue", "Comment corriger", "Code")
+    warn = list(wb["Avertissements"].iter_rows(values_only=True))
+    assert len(rows) - 1 + len(warn) - 1 == EXPECTED_ROWS == len(read_csv(paths["csv"])) - 1
+    assert fix.freeze_panes == "A2"
+    assert fix.auto_filter.ref == f"A1:J{len(rows)}"
+    assert fix["A1"].font.bold
+    assert 8 <= fix.column_dimensions["A"].width <= 60
+    va1002 = [r for r in rows if r[1] == "VA1002"]
+    assert va1002[0][3:6] == ("Annonces.csv", 3, "refusée")  # line number stays a number
+    # The formula is stored as text, unaltered and quote-prefixed: opening or editing the workbook runs nothing.
+    cell = next(c for c in fix["H"] if c.value == FORMULA)
+    assert cell.data_type == "s" and cell.quotePrefix
+    minus = next(c for c in wb["Avertissements"]["H"] if c.value == "-12 € +3 @moi")
+    assert minus.data_type == "s" and minus.quotePrefix
 
     syn = wb["Synthèse"]
     table: dict[str, tuple] = {}
-    for r in syn.iter_rows(values_only=True):  # first occurrence: the counts table
+    for r in syn.iter_rows(values_only=True):
         if r and r[0] in ("AG-PARIS", "AG-NICE", "Total"):
             table.setdefault(r[0], r)
-    # Agence, lues, acceptées, refusées, avec avertissements, avertissements, SeLoger, Belles Demeures
-    assert table["AG-PARIS"][:8] == ("AG-PARIS", 5, 3, 2, 2, 2, 3, 2)
-    assert table["AG-NICE"][:5] == ("AG-NICE", 3, 2, 1, 1)
-    assert table["Total"][1:4] == (9, 6, 3)
+    # Agence, état, lues, acceptées, refusées, avec avertissements, SeLoger, Belles Demeures
+    assert table["AG-PARIS"][:8] == ("AG-PARIS", "terminé", 5, 3, 2, 2, 3, 2)
+    assert table["AG-NICE"][2:5] == (3, 2, 1)
+    assert table["Total"][2:5] == (9, 6, 3)
     header_row = next(c.row for c in syn["A"] if c.value == "Agence")
     assert syn.freeze_panes == f"B{header_row + 1}"
+    # an agency's own workbook has only its rows
+    own = load_workbook(paths["xlsx:AG-NICE"])
+    refs = {r[1] for s in ("À corriger", "Avertissements") for r in list(own[s].iter_rows(values_only=True))[1:]}
+    assert refs == {"NI-78", "NI-79"}
 
 
 def test_xlsx_survives_control_characters_in_agency_text(tmp_path: Path) -> None:
     s = ConvertSummary()
     s.add(make_outcome("AG1", 2, "R\x01", accepted=False, issues=[postcode("750\x0b01")]))
     wb = load_workbook(write_reports(s, tmp_path)["xlsx"])
-    row = list(wb["Anomalies"].iter_rows(values_only=True))[1]
-    assert row[1] == "R\ufffd" and row[ANOMALY_COLUMNS.index("valeur")] == "750\ufffd01"
+    row = list(wb["À corriger"].iter_rows(values_only=True))[1]
+    assert row[1] == "R\ufffd" and row[7] == "750\ufffd01"
 
 
 def test_summary_json_counts_and_report_paths(summary: ConvertSummary, tmp_path: Path) -> None:
@@ -267,18 +289,19 @@ def test_truncated_source_and_omitted_listings_are_announced(tmp_path: Path) -> 
     for n in range(5):
         s.add(make_outcome("AG1", n + 2, f"R{n}", accepted=False, issues=[price_missing()]))
     paths = write_reports(s, tmp_path)
-    html = paths["html"].read_text(encoding="utf-8")
-    assert "n'a pas pu être lu en entier" in html
+    html = paths["html:AG1"].read_text(encoding="utf-8")
+    assert "n&#39;a pas pu être lu en entier" in html and 'class="headline fail"' in html
     assert "Le fichier s&#39;arrête au milieu de la ligne 6." in html
-    assert "3 autres annonces ont aussi des anomalies" in html
+    assert "3 autres annonces ont aussi des problèmes" in html
+    assert "Le fichier s&#39;arrête au milieu de la ligne 6." in paths["html"].read_text(encoding="utf-8")
     assert len(read_csv(paths["csv"])) - 1 == 2
     assert json.loads(paths["summary"].read_text())["sources"][0]["complete"] is False
 
 
-def test_hints_name_the_problem_for_the_agency(summary: ConvertSummary, tmp_path: Path) -> None:
-    hints = {"E_POSTCODE_INVALID": "Code postal incorrect : saisissez les 5 chiffres du code postal du bien."}
-    html = write_reports(summary, tmp_path, hints=hints)["html:AG-NICE"].read_text(encoding="utf-8")
-    assert "<h4>Code postal incorrect : saisissez les 5 chiffres" in html
+def test_problem_titles_come_from_the_bilingual_registry(summary: ConvertSummary, tmp_path: Path) -> None:
+    html = write_reports(summary, tmp_path)["html:AG-PARIS"].read_text(encoding="utf-8")
+    assert "Prix absent — Prix (champ 11)" in html
+    assert "Descriptif trop court pour Belles Demeures — Texte annonce (champ 21)" in html
 
 
 def test_run_command_shows_loader_columns(tmp_path: Path) -> None:
@@ -286,7 +309,7 @@ def test_run_command_shows_loader_columns(tmp_path: Path) -> None:
     s.add(make_outcome("AG1", 2, "R1", accepted=True))
     s.add_load_counts("AG1", created=1)
     html = write_reports(s, tmp_path)["html"].read_text(encoding="utf-8")
-    assert "Créées" in html and "rien n'a encore été envoyé" not in html
+    assert "Créées" in html and "rien n&#39;a été envoyé" not in html
     wb = load_workbook(tmp_path / "report.xlsx")
     header = next(r for r in wb["Synthèse"].iter_rows(values_only=True) if r and r[0] == "Agence")
     assert "Créées" in header
@@ -296,8 +319,8 @@ def test_empty_run_still_writes_every_report(tmp_path: Path) -> None:
     paths = write_reports(ConvertSummary(), tmp_path)
     assert len(read_csv(paths["csv"])) == 1
     assert json.loads(paths["summary"].read_text())["totals"]["read"] == 0
-    assert "Rapport de publication des annonces" in paths["html"].read_text(encoding="utf-8")
-    assert load_workbook(paths["xlsx"])["Anomalies"].max_row == 1
+    assert "Rapport d&#39;exploitation" in paths["html"].read_text(encoding="utf-8")
+    assert load_workbook(paths["xlsx"])["À corriger"].max_row == 1
 
 
 def test_plan_announces_what_would_be_sent(tmp_path: Path) -> None:
@@ -305,4 +328,4 @@ def test_plan_announces_what_would_be_sent(tmp_path: Path) -> None:
     s.add(make_outcome("AG1", 2, "R1", accepted=True))
     s.add_load_counts("AG1", created=1)
     html = write_reports(s, tmp_path)["html"].read_text(encoding="utf-8")
-    assert "À créer" in html and "rien n'a encore été envoyé" in html
+    assert "À créer" in html and "rien n&#39;a été envoyé" in html

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from etl.load.config import ConfigError, load_config
 from etl.log import RunLog
 from etl.load.runner import EXIT_USAGE, RunOptions, RunResult, run
+from etl.report.outdir import OutputDirError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -23,11 +24,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 def add_parsers(subparsers: Any) -> None:
     p = subparsers.add_parser("plan", help="what `run` would send, per agency; no API call")
     _common(p)
+    p.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/plan-<timestamp>)")
     p.set_defaults(func=cmd_plan)
 
     r = subparsers.add_parser("run", help="the nightly job: convert, plan, apply, report")
     _common(r)
-    r.add_argument("--dry-run", action="store_true", help="plan and report, send nothing")
+    r.add_argument("--dry-run", action="store_true", help="plan and write the reports of what would be done; send nothing")
     r.add_argument("--allow-mass-delete", action="store_true",
                    help="apply even if the feed looks empty/truncated or deletes more than the configured share")
     r.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
@@ -83,12 +85,14 @@ def cmd_plan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
     if cfg is None:
         return EXIT_USAGE
     try:
-        result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state),
+        result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state, out_dir=getattr(args, "out", None)),
                      RunLog(args.log_format, err))
-    except ConfigError as exc:
+    except (ConfigError, OutputDirError) as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
     print_table(result, out, planned=True)
+    if result.out_dir:
+        out.write(f"\nrapports : {result.out_dir}\n")
     return result.exit_code
 
 
@@ -100,12 +104,14 @@ def cmd_run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sy
                       out_dir=args.out, state_url=args.state)
     try:
         result = run(cfg, args.agency, opts, RunLog(args.log_format, err))
-    except ConfigError as exc:
+    except (ConfigError, OutputDirError) as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
     print_table(result, out, planned=args.dry_run)
     if result.out_dir:
         out.write(f"\nrapports : {result.out_dir}\n")
+    for failed in result.mail.get("failed", []):
+        out.write(f"e-mail non envoyé (gardé dans la boîte d'envoi) : {failed['file']} — {failed['reason']}\n")
     return result.exit_code
 
 

@@ -97,17 +97,68 @@ class ResolvedCredentials:
         return f"ResolvedCredentials(client_id={self.client_id!r}, intermediary_id={self.intermediary_id!r}, client_secret=***)"
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_emails(v: list[str]) -> list[str]:
+    for addr in v:
+        if not _EMAIL.match(addr):
+            raise ValueError(f"adresse e-mail invalide : « {addr} »")
+    return v
+
+
 class Reports(_Closed):
     recipients: list[str] = Field(default_factory=list, description="E-mail addresses that receive the agency's report.")
-    language: Literal["fr", "en"] = "fr"
+    language: Literal["fr", "en"] = Field("fr", description="Language of the agency's report and e-mail.")
+    send: Literal["when_needed", "always"] = Field(
+        "when_needed", description="when_needed: e-mail the agency only when something needs it (listings to fix, "
+                                   "feed missing or refused); always: after every run.")
 
     @field_validator("recipients")
     @classmethod
     def _emails(cls, v: list[str]) -> list[str]:
-        for addr in v:
-            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", addr):
-                raise ValueError(f"adresse e-mail invalide : « {addr} »")
+        return _check_emails(v)
+
+
+class SmtpSettings(_Closed):
+    """The mail server. The password is named by an environment variable, never written here."""
+
+    host: str = Field(description="SMTP server host name.")
+    port: int | None = Field(None, ge=1, le=65535, description="Default 587 with starttls, 465 with tls, 25 with none.")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls: plain connection upgraded by STARTTLS; tls: implicit TLS; none: no encryption.")
+    username_env: str | None = Field(None, description="Environment variable holding the SMTP user name (no AUTH when absent).")
+    password_env: str | None = Field(None, description="Environment variable holding the SMTP password.")
+    ca_file: str | None = Field(None, description="CA bundle to verify the server's certificate (default: the system's).")
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for the server at each step.")
+    max_attempts: int = Field(3, ge=1, le=10, description="Tries per message on connection errors and 4xx answers.")
+    backoff: float = Field(2.0, ge=0, le=300, description="Seconds before the second try; doubles at each further try.")
+
+    @field_validator("username_env", "password_env")
+    @classmethod
+    def _is_env_name(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV_NAME.match(v):
+            raise ValueError(f"« {v} » n'est pas un nom de variable d'environnement (lettres, chiffres, _)")
         return v
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"starttls": 587, "tls": 465, "none": 25}[self.security]
+
+
+class Email(_Closed):
+    """How reports are e-mailed. Without ``smtp`` the messages are written as .eml files into ``outbox``."""
+
+    sender: str = Field("classifieds-etl@localhost", description="From: address of the report e-mails.")
+    operator_recipients: list[str] = Field(default_factory=list, description="Who receives the operator's run report.")
+    smtp: SmtpSettings | None = None
+    outbox: str = Field("outbox", description="Folder of messages waiting to be sent (relative to this file); "
+                                              "a message leaves it only once the server accepted it.")
+
+    @field_validator("operator_recipients")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        return _check_emails(v)
 
 
 class Thresholds(_Closed):
@@ -121,6 +172,8 @@ class Defaults(_Closed):
     token_cache: str | None = Field(None, description="File (mode 0600) caching OAuth2 tokens between runs; default .tokens.json beside the state.")
     mass_delete: MassDeleteGuard = MassDeleteGuard()
     reports: Reports = Reports()
+    email: Email = Email()
+    reports_keep: int = Field(30, ge=1, description="Run folders (run-*, plan-*) kept in reports_dir; older ones are removed.")
     lock_stale_after: float = Field(900.0, gt=0, description="Seconds without heartbeat after which another host's lock is considered abandoned.")
     portal_rules: PortalRules | None = Field(None, description="Portal rules (Belles Demeures floors by zone and transaction…) for every agency.")
 
@@ -230,6 +283,10 @@ class LoadedConfig:
     @property
     def reports_dir(self) -> Path:
         return self.resolve_path(self.config.defaults.reports_dir)
+
+    @property
+    def outbox(self) -> Path:
+        return self.resolve_path(self.config.defaults.email.outbox)
 
     @property
     def token_cache(self) -> Path:

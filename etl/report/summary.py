@@ -7,6 +7,7 @@ listings kept are bounded per agency; the counts stay exact beyond the bound.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,8 @@ class ListingProblem:
     requested_portals: tuple[str, ...]
     portals: tuple[str, ...]
     issues: tuple[Issue, ...]
+    title: str = ""   # the listing's headline, when its body is known (accepted listings)
+    photo: str = ""   # its first picture's URL, likewise
 
 
 @dataclass(slots=True)
@@ -92,6 +95,38 @@ class AgencyTotals:
         return sorted(self.codes.items(), key=lambda kv: (-kv[1].listings, -kv[1].issues, kv[0]))
 
 
+# A line the extractor could not split still starts with its agency (Poliris field 1):
+# « "agence-dupont"!#"REF-1"… ». Reading it back keeps the line in its agency's counts
+# and report instead of « (agence non identifiée) ».
+_RAW_AGENCY = re.compile(r'^"([A-Za-z0-9][A-Za-z0-9_.-]{0,63})"!#(?:"([^"!]{1,64})"!#)?')
+
+
+def _raw_agency(outcome: Outcome) -> tuple[str, str]:
+    """(agency id, reference) read back from a line that could not be split; empty when unreadable."""
+    for issue in outcome.issues:
+        if issue.value:
+            m = _RAW_AGENCY.match(issue.value)
+            if m:
+                return m.group(1), m.group(2) or ""
+    return "", ""
+
+
+def listing_title(body: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(headline, first picture URL) of an AVIV body, for the reports; empty when unknown."""
+    if not body:
+        return "", ""
+    title = ""
+    headline = ((body.get("data") or {}).get("texts") or {}).get("headline") or {}
+    if isinstance(headline, dict):
+        title = str(headline.get("fr") or next(iter(headline.values()), "") or "")
+    photo = ""
+    for m in body.get("media") or ():
+        if isinstance(m, dict) and m.get("url") and m.get("mediaType", "PICTURE") == "PICTURE":
+            photo = str(m["url"])
+            break
+    return title[:MAX_VALUE_CHARS], photo
+
+
 def _compact(issue: Issue) -> Issue:
     value = issue.value
     if value is not None and len(value) > MAX_VALUE_CHARS:
@@ -118,6 +153,9 @@ class ConvertSummary:
         # Report files, relative to the directory summary.json is written to.
         self.reports: dict[str, str] = {}
         self.agency_reports: dict[str, str] = {}
+        self.agency_workbooks: dict[str, str] = {}
+        # What became of each agency's run (loader only): failures, guard, changes, language.
+        self.runs: dict[str, Any] = {}
         self._agencies: dict[str, AgencyTotals] = {}
         self._t0 = time.perf_counter()
 
@@ -125,7 +163,7 @@ class ConvertSummary:
 
     def add(self, outcome: Outcome) -> None:
         key = outcome.key
-        agency_id = key.agency_id if key is not None else ""
+        agency_id = key.agency_id if key is not None else (_raw_agency(outcome)[0] if outcome.issues else "")
         totals = self._agencies.get(agency_id)
         if totals is None:
             totals = self._agencies[agency_id] = AgencyTotals(agency_id)
@@ -179,15 +217,18 @@ class ConvertSummary:
             totals.omitted_problems += 1
             return
         key = outcome.key
+        title, photo = listing_title(outcome.body) if outcome.body else ("", "")
         totals.problems.append(ListingProblem(
             agency_id=totals.agency_id,
-            reference=outcome.reference,
+            reference=outcome.reference or (_raw_agency(outcome)[1] if key is None else ""),
             source_key=key.source_key if key is not None else "",
             location=outcome.location,
             accepted=outcome.accepted,
             requested_portals=tuple(outcome.requested_portals),
             portals=tuple(outcome.portals),
             issues=tuple(_compact(i) for i in outcome.issues),
+            title=title,
+            photo=photo,
         ))
 
     def add_source(self, path: str | Path, *, records: int | None = None, complete: bool = True,
@@ -281,8 +322,9 @@ class ConvertSummary:
                     **_counts_json(a),
                     "files": list(a.files),
                     "durations_s": {k: round(v, 3) for k, v in a.durations_s.items()},
-                    "reports": {"html": self.agency_reports[a.agency_id]}
-                    if a.agency_id in self.agency_reports else {},
+                    "reports": {k: v for k, v in (("html", self.agency_reports.get(a.agency_id)),
+                                                  ("xlsx", self.agency_workbooks.get(a.agency_id))) if v},
+                    **({"run": self.runs[a.agency_id].to_json()} if a.agency_id in self.runs else {}),
                 }
                 for a in self.agencies
             },

@@ -10,8 +10,11 @@ import orjson
 from etl.report.atomic import atomic_path
 from etl.report.csv_report import write_csv
 from etl.report.fmt import agency_file_names
-from etl.report.html_report import write_html
+from etl.report.html_report import render_agency_html, render_run_html, write_text
+from etl.report.i18n import Lang
+from etl.report.outdir import clean_previous, prepare_out_dir
 from etl.report.rows import anomaly_rows
+from etl.report.story import build_stories
 from etl.report.summary import ConvertSummary
 from etl.report.xlsx_report import write_xlsx
 
@@ -27,16 +30,24 @@ def write_summary_json(summary: ConvertSummary, path: Path) -> None:
         tmp.write_bytes(data)
 
 
-def write_reports(summary: ConvertSummary, out_dir: Path, *,
-                  hints: Mapping[str, str] | None = None) -> dict[str, Path]:
-    """Write rejections.csv, report.html, report-<agency>.html, report.xlsx and summary.json.
+def write_reports(summary: ConvertSummary, out_dir: Path, *, hints: Mapping[str, str] | None = None,
+                  lang: Lang = "fr", languages: Mapping[str, Lang] | None = None,
+                  keep: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Write rejections.csv, report.html, report.xlsx, report-<agency>.html / .xlsx and summary.json.
 
-    ``hints`` maps an issue code to a general "how to fix" sentence shown above
-    the listings that have it. Returns the paths written: keys ``csv``,
-    ``html``, ``xlsx``, ``summary`` and ``html:<agency id>`` for each agency.
-    summary.json is written last and lists the others (relative to ``out_dir``).
+    ``out_dir`` is created if missing (``OutputDirError`` when it cannot be written);
+    when reused, the previous run's own reports are removed first (except ``keep``),
+    so no stale agency report sits beside the new ones. ``lang`` is the operator's
+    language; each agency's files are in its own (``summary.runs[id].language``, else
+    ``languages[id]``, else French).
+    ``hints`` is accepted for compatibility: the words of each code come from
+    ``etl.report.i18n``. Returns the paths written: keys ``csv``, ``html``, ``xlsx``,
+    ``summary``, ``html:<agency id>`` and ``xlsx:<agency id>``. summary.json is
+    written last and lists the others (relative to ``out_dir``).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    del hints
+    prepare_out_dir(out_dir)
+    clean_previous(out_dir, keep=keep)
     if summary.finished_at is None:
         summary.finish()
     paths: dict[str, Path] = {}
@@ -44,19 +55,25 @@ def write_reports(summary: ConvertSummary, out_dir: Path, *,
     rows = list(anomaly_rows(summary))  # bounded by the summary's per-agency limit
     write_csv(rows, out_dir / CSV_NAME)
     paths["csv"] = out_dir / CSV_NAME
-    write_xlsx(summary, rows, out_dir / XLSX_NAME)
-    paths["xlsx"] = out_dir / XLSX_NAME
     del rows
+    write_xlsx(summary, out_dir / XLSX_NAME, lang=lang)
+    paths["xlsx"] = out_dir / XLSX_NAME
 
-    agency_files = agency_file_names(a.agency_id for a in summary.agencies)
-    write_html(summary, out_dir / HTML_NAME, hints=hints, agency_files=agency_files)
+    ids = [a.agency_id for a in summary.agencies]
+    html_files = agency_file_names(ids)
+    xlsx_files = agency_file_names(ids, suffix=".xlsx")
+    write_text(out_dir / HTML_NAME, render_run_html(summary, lang=lang, agency_files=html_files))
     paths["html"] = out_dir / HTML_NAME
-    for agency_id, name in agency_files.items():
-        write_html(summary, out_dir / name, [agency_id], hints=hints)
-        paths[f"html:{agency_id}"] = out_dir / name
+    for story in build_stories(summary, languages=languages):
+        aid = story.agency_id
+        write_text(out_dir / html_files[aid], render_agency_html(story))
+        paths[f"html:{aid}"] = out_dir / html_files[aid]
+        write_xlsx(summary, out_dir / xlsx_files[aid], [aid], lang=story.lang)
+        paths[f"xlsx:{aid}"] = out_dir / xlsx_files[aid]
 
     summary.reports.update({"csv": CSV_NAME, "html": HTML_NAME, "xlsx": XLSX_NAME, "summary": SUMMARY_NAME})
-    summary.agency_reports.update(agency_files)
+    summary.agency_reports.update(html_files)
+    summary.agency_workbooks.update(xlsx_files)
     write_summary_json(summary, out_dir / SUMMARY_NAME)
     paths["summary"] = out_dir / SUMMARY_NAME
     return paths

@@ -1,0 +1,123 @@
+"""From the loader's results to the reports' terms (``etl.report.run_info``).
+
+The reports never import the loader; this is the one place that translates
+an ``AgencyResult`` (exit code, message, plan, operation results) into an
+``AgencyRun``: which failure it was, what changed, what stays online.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from etl.load.config import Agency, LoadedConfig
+from etl.report.run_info import AgencyRun, Change, RunKind
+from etl.report.summary import listing_title
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_SOURCE, EXIT_LOCKED = 0, 1, 2, 3, 4, 5
+_MISSING_SOURCE = ("introuvable", "aucun fichier ne correspond", "téléchargement du flux impossible")
+_DONE = {"created", "updated", "deleted"}
+
+
+def classify(res: Any) -> RunKind:
+    """Which failure an agency's run met, from its exit code, message and plan."""
+    code, message, p = res.exit_code, (res.message or ""), res.plan
+    if code == EXIT_OK:
+        return RunKind.OK
+    if code == EXIT_SOURCE:
+        return RunKind.SOURCE_MISSING if any(m in message for m in _MISSING_SOURCE) else RunKind.SOURCE_UNREADABLE
+    if code == EXIT_USAGE:
+        return RunKind.CREDENTIALS if "variable d'environnement" in message else RunKind.CONFIG
+    if code == EXIT_LOCKED or (code == EXIT_GUARD and (p is None or not p.guard)):
+        return RunKind.LOCKED
+    if code == EXIT_GUARD:
+        if not p.feed_complete:
+            return RunKind.FEED_TRUNCATED
+        seen = len(p.creates) + len(p.updates) + len(p.unchanged) + len(p.kept) + len(getattr(p, "deferred", ()))
+        return RunKind.FEED_EMPTY if seen == 0 else RunKind.MASS_DELETE
+    if code == EXIT_FAILED:
+        if message.startswith("authentification"):
+            return RunKind.AUTH
+        return RunKind.API
+    return RunKind.OTHER
+
+
+def _op_index(p: Any) -> dict[str, tuple[str, str, str]]:
+    """source key → (planned op, reference, title) from the plan's operations."""
+    out: dict[str, tuple[str, str, str]] = {}
+    if p is None:
+        return out
+    for op in p.operations:
+        ref = op.outcome.reference if op.outcome is not None else ""
+        title, _ = listing_title(op.body)
+        out[op.key.source_key] = (op.op, ref, title)
+    return out
+
+
+def agency_run(cfg: LoadedConfig, agency: Agency, res: Any, *, dry_run: bool) -> AgencyRun:
+    reports = cfg.reports(agency)
+    p = res.plan
+    run = AgencyRun(
+        agency_id=agency.id, kind=classify(res), name=agency.name, exit_code=res.exit_code, message=res.message,
+        guard=p.guard if p is not None else None, planned=dry_run,
+        source_name=PurePath(res.source).name if res.source else PurePath(agency.source).name,
+        duration_s=res.duration_s, live_before=p.live_before if p is not None else None,
+        deletes_planned=len(p.deletes) if p is not None else 0,
+        kept_keys={o.key.source_key for o in p.kept if o.key is not None} if p is not None else set(),
+        language=reports.language, recipients=list(reports.recipients), send=reports.send,
+    )
+    ops = _op_index(p)
+    if dry_run:
+        if p is not None and run.kind is RunKind.OK:
+            run.changes = [Change("planned", sk, ref, title, planned_op=op) for sk, (op, ref, title) in ops.items()]
+        return run
+    for r in res.results:
+        planned_op, ref, title = ops.get(r.source_key, (r.op, "", ""))
+        result = r.result if r.result in _DONE else ("in_doubt" if r.result == "unknown" else "failed")
+        run.changes.append(Change(result, r.source_key, r.reference or ref, title, planned_op=planned_op,
+                                  http_status=r.http_status, detail=r.detail, traceparent=r.traceparent))
+    return run
+
+
+def publish_reports(cfg: LoadedConfig, agencies: list[Any], summary: Any, out_dir: Any, *, dry_run: bool,
+                    log: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write the run's reports into ``out_dir``, e-mail them (not for a dry run), prune old run folders.
+
+    Returns (paths written, what became of the e-mails). Sending never raises: a message
+    that cannot go stays in the outbox and is named in the log and in load.json.
+    """
+    from etl.report.mail import Delivery, Outbox, deliver, queue_run_messages
+    from etl.report.outdir import prune_runs
+    from etl.report.writers import write_reports
+
+    by_id = {a.id: a for a in cfg.config.agencies}
+    for res in agencies:
+        agency = by_id.get(res.agency_id)
+        if agency is not None:
+            summary.runs[res.agency_id] = agency_run(cfg, agency, res, dry_run=dry_run)
+    defaults = cfg.config.defaults
+    paths = write_reports(summary, out_dir, lang=defaults.reports.language, keep=("payloads.jsonl",))
+    if out_dir.parent == cfg.reports_dir:
+        prune_runs(cfg.reports_dir, defaults.reports_keep)
+    delivery = Delivery()
+    if dry_run:
+        return paths, delivery.as_dict()
+    email = defaults.email
+    outbox = Outbox(cfg.outbox)
+    try:
+        queue_run_messages(summary, paths, outbox, sender=email.sender,
+                           operator_recipients=email.operator_recipients,
+                           lang=defaults.reports.language, delivery=delivery)
+    except OSError as exc:  # an unwritable outbox must not fail the night's data work
+        log.event("mail_failed", f"boîte d'envoi {cfg.outbox} inutilisable : {exc.strerror or exc}", level="error")
+        return paths, delivery.as_dict()
+    deliver(outbox, email.smtp, delivery=delivery)
+    for path, why in delivery.failed:
+        log.event("mail_failed", f"e-mail {path.name} non envoyé, gardé dans {cfg.outbox} pour la prochaine "
+                  f"exécution : {why}", level="warning")
+    if delivery.sent or delivery.queued:
+        where = "envoyés" if email.smtp is not None else f"déposés dans {cfg.outbox}"
+        log.event("mail", f"{len(delivery.queued)} e-mails préparés, {len(delivery.sent)} envoyés"
+                  if email.smtp is not None else f"{len(delivery.queued)} e-mails {where}",
+                  queued=len(delivery.queued), sent=len(delivery.sent), failed=len(delivery.failed))
+    return paths, delivery.as_dict()
