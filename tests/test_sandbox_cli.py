@@ -27,6 +27,7 @@ intermediaries:
     quotas: {SL: 10}
 processing:
   delay_s: 0
+  visibility_delay_s: 0
 faults:
   seed: 3
 """
@@ -128,4 +129,17 @@ def test_the_documented_configuration_file_is_valid(tmp_path: Path) -> None:
     path.write_text(block, encoding="utf-8")
     config = load_config(path)
     assert config.contract("AG75011").quotas == {"BD": 5}
+    assert config.processing.visibility_delay_s == 1.0 and config.processing.etag_on_write
     assert config.client("acme-crm") is not None and config.client("acme-crm").allows("AG69003")
+
+
+def test_the_visibility_and_412_flags_reach_the_configuration() -> None:
+    with sandbox_process("--visibility-delay", "2.5", "--precondition-failed-rate", "0.2") as (_, sb):
+        config = httpx.get(f"{sb.root_url}/_sandbox/config", verify=TLS).json()
+        assert config["processing"]["visibility_delay_s"] == 2.5 and config["processing"]["etag_on_write"] is True
+        assert sb.faults().precondition_failed_rate == 0.2
+
+
+def test_a_negative_visibility_delay_exits_2() -> None:
+    result = subprocess.run([*SANDBOX_ONLY, "--visibility-delay", "-1"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "processing.visibility_delay_s" in result.stderr

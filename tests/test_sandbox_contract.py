@@ -22,12 +22,13 @@ from test_sandbox_helpers import (  # noqa: F401  (fixtures)
     api,
     example,
     get_token,
+    no_lag_sandbox,
     receiver,
     sandbox,
     shared_sandbox,
 )
 
-from etl.sandbox import ClientConfig, SandboxConfig, WebhookConfig, running_sandbox
+from etl.sandbox import ClientConfig, SandboxConfig, WebhookConfig
 
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
 SPEC = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
@@ -98,7 +99,7 @@ def test_token_request_must_be_a_json_object(sandbox) -> None:
 def test_token_requests_are_counted_per_client_and_intermediary() -> None:
     config = SandboxConfig(clients=[ClientConfig(client_id="crm-a", client_secret="a-secret"),
                                     ClientConfig(client_id="crm-b", client_secret="b-secret")])
-    with running_sandbox(config) as sb:
+    with no_lag_sandbox(config) as sb:
         for intermediary in ("AG1", "AG1", "AG2"):
             assert get_token(sb, intermediary, client_id="crm-a", secret="a-secret").status_code == 200
         assert get_token(sb, "AG1", client_id="crm-b", secret="b-secret").status_code == 200
@@ -112,7 +113,7 @@ def test_token_requests_are_counted_per_client_and_intermediary() -> None:
 
 def test_client_limited_to_its_intermediaries_gets_403_for_others() -> None:
     config = SandboxConfig(clients=[ClientConfig(client_id="crm", client_secret="s", intermediaries=["AG1"])])
-    with running_sandbox(config) as sb:
+    with no_lag_sandbox(config) as sb:
         assert get_token(sb, "AG1", client_id="crm", secret="s").status_code == 200
         assert get_token(sb, "AG2", client_id="crm", secret="s").status_code == 403
 
@@ -129,7 +130,7 @@ def test_scopes_are_enforced_per_operation() -> None:
                                                  scopes=["caas:classifieds:read"]),
                                     ClientConfig(client_id="rw", client_secret="s",
                                                  scopes=["caas:classifieds:create", "caas:classifieds:read"])])
-    with running_sandbox(config) as sb:
+    with no_lag_sandbox(config) as sb:
         rw, ro = Api(sb, client_id="rw", secret="s"), Api(sb, client_id="ro", secret="s")
         cid = rw.create(example("SC-1"))
         assert_problem(rw.put(cid, example("SC-1")), 403)
@@ -153,7 +154,7 @@ def test_missing_invalid_or_expired_bearer_token_is_401_json(sandbox, api) -> No
 
 
 def test_token_expires_after_its_lifetime() -> None:
-    with running_sandbox(SandboxConfig(token_ttl_s=1)) as sb:
+    with no_lag_sandbox(SandboxConfig(token_ttl_s=1)) as sb:
         client = Api(sb)
         assert client.list().status_code == 200
         payload = client.token.split(".")[1]
@@ -471,7 +472,7 @@ def test_webhook_posts_every_status_to_the_subscriber(api, receiver: Receiver) -
 def test_refused_callbacks_are_retried_until_201() -> None:
     flaky = Receiver(answers=[500, 503])
     try:
-        with running_sandbox(SandboxConfig(webhooks=WebhookConfig(backoff_s=0.05))) as sb:
+        with no_lag_sandbox(SandboxConfig(webhooks=WebhookConfig(backoff_s=0.05))) as sb:
             api = Api(sb)
             api.http.put("/webhooks", json={"url": flaky.url, "statuses": ["CREATED"]})
             api.create(example("W-2"))
@@ -485,7 +486,7 @@ def test_refused_callbacks_are_retried_until_201() -> None:
 def test_callbacks_are_abandoned_after_max_attempts() -> None:
     down = Receiver(answers=[500] * 10)
     try:
-        with running_sandbox(SandboxConfig(webhooks=WebhookConfig(backoff_s=0.01, max_attempts=3))) as sb:
+        with no_lag_sandbox(SandboxConfig(webhooks=WebhookConfig(backoff_s=0.01, max_attempts=3))) as sb:
             api = Api(sb)
             api.http.put("/webhooks", json={"url": down.url, "statuses": ["CREATED"]})
             api.create(example("W-6"))

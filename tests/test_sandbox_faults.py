@@ -6,9 +6,9 @@ import time
 
 import httpx
 import pytest
-from test_sandbox_helpers import HTTP, Api, api, example, get_token, sandbox, shared_sandbox  # noqa: F401
+from test_sandbox_helpers import HTTP, Api, api, example, get_token, no_lag_sandbox, sandbox, shared_sandbox  # noqa: F401
 
-from etl.sandbox import FaultConfig, SandboxConfig, ScriptedFault, running_sandbox
+from etl.sandbox import FaultConfig, SandboxConfig, ScriptedFault
 
 
 def statuses_of(api: Api, n: int) -> list[int]:
@@ -75,7 +75,7 @@ def test_a_lost_response_was_processed_so_a_retry_is_a_duplicate(sandbox, api) -
 
 def test_the_rate_limit_refuses_what_exceeds_it() -> None:
     # A slow rate, so that even a slow machine sends the calls faster than tokens come back.
-    with running_sandbox(SandboxConfig(faults=FaultConfig(rate_limit_per_s=2, rate_limit_burst=3))) as sb:
+    with no_lag_sandbox(SandboxConfig(faults=FaultConfig(rate_limit_per_s=2, rate_limit_burst=3))) as sb:
         api = Api(sb)
         started = time.monotonic()
         answers = [api.list() for _ in range(10)]
@@ -163,3 +163,96 @@ def test_a_request_whose_client_gave_up_during_the_latency_is_still_processed(sa
         time.sleep(0.05)
     assert [c["offererEstateId"] for c in sandbox.classifieds()] == ["TO-1"]
     assert api.post(example("TO-1")).json()["title"] == "Duplicated classified"
+
+
+# --- 412s, and the faults of updates and deletes ----------------------------------------
+
+
+def repriced(oei: str, amount: int) -> dict:
+    body = example(oei)
+    body["data"]["prices"]["buy"]["price"]["amount"] = amount
+    return body
+
+
+def test_random_412s_hit_conditional_puts_only_and_change_nothing(sandbox, api) -> None:
+    cid = api.create(example("PC-1"))
+    sandbox.set_faults(precondition_failed_rate=1.0)
+    refused = api.put(cid, repriced("PC-1", 1), if_match='"1"')  # the right revision, refused all the same
+    assert refused.status_code == 412 and refused.json()["title"] == "Precondition Failed"
+    assert refused.headers["content-type"] == "application/json+problem"
+    assert refused.json()["instance"] == refused.headers["traceparent"]
+    assert api.get(cid).headers["etag"] == '"1"' and api.status_names(cid)[-1] == "CREATED"
+    assert api.put(cid, repriced("PC-1", 2)).status_code == 202  # no If-Match: no 412
+    assert api.delete(api.create(example("PC-2"))).status_code == 202
+    faulted = [e for e in sandbox.request_log(kind="api") if e["fault"] == "precondition_failed"]
+    assert [(e["method"], e["status"]) for e in faulted] == [("PUT", 412)]
+
+
+def test_random_412s_follow_the_seed(sandbox, api) -> None:
+    cid = api.create(example("PC-3"))
+
+    def fates() -> list[int]:
+        return [api.put(cid, example("PC-3"), if_match="*").status_code for _ in range(40)]
+
+    sandbox.set_faults(seed=5, precondition_failed_rate=0.4)
+    first = fates()
+    sandbox.set_faults(seed=5, precondition_failed_rate=0.4)
+    assert fates() == first and 6 <= first.count(412) <= 28 and set(first) == {202, 412}
+
+
+def test_a_scripted_412_waits_for_a_conditional_put(sandbox, api) -> None:
+    cid = api.create(example("PC-4"))
+    sandbox.set_faults(script=[ScriptedFault(action="precondition_failed")])
+    assert api.get(cid).status_code == 200
+    assert api.put(cid, repriced("PC-4", 1)).status_code == 202  # unconditional: not for it
+    assert api.put(cid, repriced("PC-4", 2), if_match='"2"').status_code == 412
+    assert api.put(cid, repriced("PC-4", 2), if_match='"2"').status_code == 202  # consumed once
+    assert sandbox.faults().script == []
+
+
+def test_each_request_draws_the_same_values_whatever_the_412_rate(sandbox, api) -> None:
+    # A rate that never fires for GETs must not shift the fates of the requests that follow.
+    sandbox.set_faults(seed=11, error_rate=0.3)
+    plain = statuses_of(api, 40)
+    sandbox.set_faults(seed=11, error_rate=0.3, precondition_failed_rate=0.9)
+    assert statuses_of(api, 40) == plain
+
+
+def test_a_put_whose_response_is_lost_was_applied(sandbox, api) -> None:
+    cid = api.create(example("LP-1"))
+    sandbox.set_faults(lost_response_rate=1.0, methods=["PUT"])
+    with pytest.raises(httpx.TransportError):
+        api.put(cid, repriced("LP-1", 424242), if_match='"1"')
+    sandbox.clear_faults()
+    got = api.get(cid)
+    assert got.headers["etag"] == '"2"' and got.json()["data"]["prices"]["buy"]["price"]["amount"] == 424242
+    lost = next(e for e in sandbox.request_log(kind="api") if e["fault"] == "lost_response")
+    assert lost["method"] == "PUT" and lost["status"] is None and lost["processed_status"] == 202
+    # The retry of the same conditional PUT meets its own attempt: 412.
+    assert api.put(cid, repriced("LP-1", 424242), if_match='"1"').status_code == 412
+
+
+def test_a_delete_whose_response_is_lost_was_applied(sandbox, api) -> None:
+    cid = api.create(example("LD-1"))
+    sandbox.set_faults(lost_response_rate=1.0, methods=["DELETE"])
+    with pytest.raises(httpx.TransportError):
+        api.delete(cid)
+    sandbox.clear_faults()
+    assert api.get(cid).status_code == 404
+    assert api.delete(cid).status_code == 404  # a retry learns nothing more
+    assert api.status_names(cid)[-1] == "DELETED"
+
+
+def test_a_dropped_put_or_delete_changed_nothing(sandbox, api) -> None:
+    cid = api.create(example("DP-1"))
+    sandbox.set_faults(drop_rate=1.0, methods=["PUT", "DELETE"])
+    with pytest.raises(httpx.TransportError):
+        api.put(cid, repriced("DP-1", 7), if_match='"1"')
+    with pytest.raises(httpx.TransportError):
+        api.delete(cid)
+    sandbox.clear_faults()
+    got = api.get(cid)
+    assert got.status_code == 200 and got.headers["etag"] == '"1"'
+    assert got.json()["data"]["prices"]["buy"]["price"]["amount"] == example()["data"]["prices"]["buy"]["price"][
+        "amount"]
+    assert [e["fault"] for e in sandbox.request_log(kind="api") if e["method"] in ("PUT", "DELETE")] == ["drop"] * 2

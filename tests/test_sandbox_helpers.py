@@ -6,6 +6,7 @@ import copy
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,20 @@ UA = "AgencyFeedEtl/1.0.0 python-httpx/0.28.1 linux/6.1"
 # Building an SSL context costs ~0.1 s per httpx.Client; the sandbox is plain HTTP anyway.
 TLS = httpx.create_ssl_context()
 HTTP = httpx.Client(verify=TLS, timeout=10)
+
+
+def no_lag(config: SandboxConfig | None = None) -> SandboxConfig:
+    """``config`` (default: the default one) with new classifieds visible to look-ups at once.
+
+    Most tests check what follows a write, not the visibility lag: test_sandbox_visibility does.
+    """
+    config = config or SandboxConfig()
+    return config.model_copy(update={"processing": config.processing.model_copy(update={"visibility_delay_s": 0.0})})
+
+
+def no_lag_sandbox(config: SandboxConfig | None = None, **kw: Any) -> AbstractContextManager[RunningSandbox]:
+    """``running_sandbox`` without the visibility lag (see :func:`no_lag`)."""
+    return running_sandbox(no_lag(config), **kw)
 
 
 def example(oei: str | None = None, **changes: Any) -> dict[str, Any]:
@@ -90,7 +105,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def shared_sandbox() -> Iterator[RunningSandbox]:
-    with running_sandbox(SandboxConfig()) as sb:
+    with no_lag_sandbox() as sb:
         yield sb
 
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from test_sandbox_helpers import Api, Receiver, api, example, get_token, receiver, sandbox, shared_sandbox  # noqa: F401
+from test_sandbox_helpers import (  # noqa: F401  (fixtures)
+    Api,
+    Receiver,
+    api,
+    example,
+    get_token,
+    no_lag_sandbox,
+    receiver,
+    sandbox,
+    shared_sandbox,
+)
 
-from etl.sandbox import Contract, ProcessingConfig, SandboxConfig, running_sandbox
+from etl.sandbox import Contract, ProcessingConfig, SandboxConfig
 
 FINAL = {"CREATED", "CREATED_WITH_MEDIA_ERROR", "CREATING_FAILED", "UPDATED", "UPDATED_WITH_MEDIA_ERROR",
          "UPDATING_FAILED", "DELETED", "DELETING_FAILED"}
@@ -24,7 +34,7 @@ def castle(oei: str) -> dict:
 
 
 def test_with_a_delay_statuses_appear_over_time() -> None:
-    with running_sandbox(SandboxConfig(processing=ProcessingConfig(delay_s=1.6))) as sb:
+    with no_lag_sandbox(SandboxConfig(processing=ProcessingConfig(delay_s=1.6))) as sb:
         api = Api(sb)
         started = time.monotonic()
         cid = api.create(example("DL-1"))
@@ -40,7 +50,7 @@ def test_with_a_delay_statuses_appear_over_time() -> None:
 
 
 def test_pending_processing_can_be_completed_on_demand() -> None:
-    with running_sandbox(SandboxConfig(processing=ProcessingConfig(delay_s=60))) as sb:
+    with no_lag_sandbox(SandboxConfig(processing=ProcessingConfig(delay_s=60))) as sb:
         api = Api(sb)
         cid = api.create(example("DL-2"))
         assert api.latest(cid)["status"] == "RECEIVED" and sb.health()["pendingJobs"] == 1
@@ -76,7 +86,7 @@ def test_an_empty_portal_list_is_creating_failed(api) -> None:
 
 def test_a_portal_outside_the_contract_is_not_published() -> None:
     config = SandboxConfig(intermediaries={"AG-SL": Contract(portals=["SL"])})
-    with running_sandbox(config) as sb:
+    with no_lag_sandbox(config) as sb:
         cid = Api(sb, "AG-SL").create(castle("CT-1"))
         latest = Api(sb, "AG-SL").latest(cid)
         assert latest["portals"] == ["SL"] and "BD: W_PORTAL_NOT_IN_CONTRACT" in latest["subStatusDetails"]
@@ -87,7 +97,7 @@ def test_a_portal_outside_the_contract_is_not_published() -> None:
 
 def test_a_full_quota_keeps_new_classifieds_off_that_portal() -> None:
     config = SandboxConfig(intermediaries={"AG-Q": Contract(quotas={"BD": 1})})
-    with running_sandbox(config) as sb:
+    with no_lag_sandbox(config) as sb:
         api = Api(sb, "AG-Q")
         first = api.create(castle("Q-1"))
         second = api.create(castle("Q-2"))
@@ -128,7 +138,7 @@ def test_unreachable_media_give_a_media_error_until_their_url_changes(sandbox, a
 
 def test_media_patterns_are_configurable(api) -> None:
     config = SandboxConfig(processing=ProcessingConfig(unreachable_media=[r"/missing/"]))
-    with running_sandbox(config) as sb:
+    with no_lag_sandbox(config) as sb:
         client = Api(sb)
         body = example("MP-1")
         body["media"][1]["url"] = "https://media.example-agency.fr/missing/02.jpg"
@@ -137,7 +147,7 @@ def test_media_patterns_are_configurable(api) -> None:
 
 def test_media_can_be_fetched_for_real(receiver: Receiver) -> None:
     config = SandboxConfig(processing=ProcessingConfig(fetch_media=True, fetch_timeout_s=2))
-    with running_sandbox(config) as sb:
+    with no_lag_sandbox(config) as sb:
         api = Api(sb)
         body = example("MF-1")
         body["media"][0]["url"] = f"{receiver.url}/ok/01.jpg"
@@ -148,7 +158,7 @@ def test_media_can_be_fetched_for_real(receiver: Receiver) -> None:
 
 
 def test_processing_failures_leave_the_previous_state_online() -> None:
-    with running_sandbox() as sb:
+    with no_lag_sandbox() as sb:
         api = Api(sb)
         cid = api.create(example("PF-1"))
         sb.set_faults(processing_failure_rate=1.0)
@@ -170,12 +180,12 @@ def test_processing_failures_leave_the_previous_state_online() -> None:
 
 def test_state_survives_a_restart_with_a_state_file(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.sqlite"
-    with running_sandbox(state_path=state) as sb:
+    with no_lag_sandbox(state_path=state) as sb:
         api = Api(sb)
         cid = api.create(example("SV-1"))
         api.http.put("/webhooks", json={"url": "http://127.0.0.1:9/hooks", "statuses": ["DELETED"]})
         token = api.token
-    with running_sandbox(state_path=state) as sb:
+    with no_lag_sandbox(state_path=state) as sb:
         api = Api(sb)
         assert sb.token_requests("demo") == 2
         api.http.headers["Authorization"] = f"Bearer {token}"  # the token outlives the restart
@@ -190,10 +200,10 @@ def test_state_survives_a_restart_with_a_state_file(tmp_path: Path) -> None:
 def test_processing_scheduled_before_a_restart_completes_after_it(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.sqlite"
     slow = SandboxConfig(processing=ProcessingConfig(delay_s=0.3))
-    with running_sandbox(slow, state_path=state) as sb:
+    with no_lag_sandbox(slow, state_path=state) as sb:
         cid = Api(sb).create(example("SV-2"))
     time.sleep(0.35)
-    with running_sandbox(slow, state_path=state) as sb:
+    with no_lag_sandbox(slow, state_path=state) as sb:
         assert Api(sb).latest(cid)["status"] == "CREATED"
 
 

@@ -53,9 +53,9 @@ from schemathesis.specs.openapi.checks import (
     response_headers_conformance,
     response_schema_conformance,
 )
-from test_sandbox_helpers import SPEC_PATH, Api, example
+from test_sandbox_helpers import SPEC_PATH, Api, example, no_lag_sandbox
 
-from etl.sandbox import RunningSandbox, SandboxConfig, WebhookConfig, running_sandbox
+from etl.sandbox import RunningSandbox, SandboxConfig, WebhookConfig
 
 POSITIVE_EXAMPLES = 12
 NEGATIVE_EXAMPLES = 8
@@ -97,7 +97,7 @@ CHECKS = [not_a_server_error, content_type_conformance, response_headers_conform
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[tuple[RunningSandbox, Api]]:
-    with running_sandbox(SandboxConfig(webhooks=WebhookConfig(max_attempts=1))) as sb:
+    with no_lag_sandbox(SandboxConfig(webhooks=WebhookConfig(max_attempts=1))) as sb:
         yield sb, Api(sb)
 
 

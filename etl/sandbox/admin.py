@@ -120,6 +120,8 @@ class AdminApi:
             "offererEstateId": c.offerer_estate_id, "revision": c.revision, "deleted": c.deleted,
             "publishedPortals": c.published_portals, "media": c.media, "createdAt": c.created_at,
             "updatedAt": c.updated_at, "deletedAt": c.deleted_at,
+            # False during the visibility lag after its POST: API look-ups do not find it yet.
+            "visible": self.app.engine.visible(c),
             "latestStatus": self.app.store.latest_status(c.id),
         }
         if with_body:
@@ -127,7 +129,8 @@ class AdminApi:
         return view
 
     async def process(self, request: Request) -> Response:
-        return _json({"processed": await self.app.engine.process_due(everything=True)})
+        processed = await self.app.engine.process_due(everything=True)
+        return _json({"processed": processed, "madeVisible": self.app.engine.end_visibility_lag()})
 
     async def reset(self, request: Request) -> Response:
         self.app.store.reset()

@@ -141,7 +141,10 @@ class SandboxApp:
                 await send(message)
 
         subject = kind == "api" or (kind == "token" and self.faults.faults.include_token_endpoint)
-        decision = self.faults.decide(ctx.method, path) if subject else NO_FAULT
+        # Only a PUT of a classified carrying If-Match can meet a (random or scripted) 412.
+        conditional = (ctx.method == "PUT" and "if-match" in request.headers
+                       and _match_route(api_path)[0] == "/classifieds/{classifiedId}")
+        decision = self.faults.decide(ctx.method, path, conditional=conditional) if subject else NO_FAULT
         fault = decision.kind
         try:
             if decision.delay_s:
@@ -152,7 +155,7 @@ class SandboxApp:
                 await asyncio.sleep(decision.delay_s)
             if fault == "drop":
                 await self._drop(scope, send)
-            elif fault in ("error", "throttle", "rate_limit"):
+            elif fault in ("error", "throttle", "rate_limit", "precondition_failed"):
                 await self._fault_response(scope, decision, ctx, api_path, send_with_trace)
             else:
                 if kind == "api":
@@ -201,6 +204,8 @@ class SandboxApp:
         if status == 429:
             body = problems.too_many_requests(decision.retry_after_s or 0, ctx.traceparent)
             headers["Retry-After"] = str(decision.retry_after_s or 0)
+        elif status == 412:
+            body = problems.precondition_failed(ctx.traceparent)
         else:
             body = problems.server_error(status, ctx.traceparent)
         response = Response(jsonio.dumps(body), status_code=status, headers=headers,
@@ -336,14 +341,30 @@ class SandboxApp:
         return body
 
     def _owned(self, ctx: Ctx, claims: tokens.Claims, classified_id: str, *,
-               include_deleted: bool = False) -> Classified | Response:
+               include_deleted: bool = False, include_invisible: bool = False) -> Classified | Response:
+        """The classified a request names, or the 404 it gets.
+
+        Look-ups (``include_invisible=False``) do not find a classified during its visibility
+        lag; writes by id do, since the id could only come from the POST's own 202.
+        """
         ctx.classified_id = classified_id
         c = self.store.classified(classified_id)
         # Another intermediary's classified is "not found" too, with the same body (the spec's
-        # ResourceAccessForbiddenError), so ids cannot be probed across agencies.
-        if c is None or c.intermediary_id != claims.intermediary_id or (c.deleted and not include_deleted):
+        # ResourceAccessForbiddenError), so ids cannot be probed across agencies. So is one that
+        # is not yet visible: the client cannot tell "not yet" from "never".
+        if (c is None or c.intermediary_id != claims.intermediary_id or (c.deleted and not include_deleted)
+                or (not include_invisible and not self.engine.visible(c))):
             return self._problem(ctx, problems.not_found(classified_id, ctx.traceparent))
         return c
+
+    def _accepted(self, classified_id: str, revision: int | None) -> Response:
+        """The 202 of a write: the spec's body, plus the revision it leads to as ETag (our extension)."""
+        headers = None
+        if revision is not None and self.config.processing.etag_on_write:
+            headers = {"ETag": _etag(revision)}
+        return Response(orjson.dumps({"classifiedId": classified_id,
+                                      "links": [{"statuses": f"/classifieds/{classified_id}/statuses"}]}),
+                        status_code=202, headers=headers, media_type=JSON)
 
     # --- API ---------------------------------------------------------------------------
 
@@ -384,7 +405,7 @@ class SandboxApp:
                                            body=body)
         ctx.classified_id = classified_id
         await self.engine.process_due()
-        return _accepted(classified_id)
+        return self._accepted(classified_id, 1)
 
     async def list_classifieds(self, request: Request, ctx: Ctx, params: dict[str, str]) -> Response:
         claims = self._authorize(request, ctx, "read")
@@ -399,7 +420,7 @@ class SandboxApp:
             return self._bad_param(ctx, page.name, page.reason)
         limit, after = page
         found = self.store.live_classifieds(claims.intermediary_id, offerer_estate_id=oei, after_seq=after,
-                                            limit=limit + 1)
+                                            limit=limit + 1, visible_at=self.engine.clock())
         result: dict[str, Any] = {"items": [_representation(c) for c in found[:limit]]}
         if len(found) > limit:
             result["nextToken"] = _cursor(found[limit - 1].seq)
@@ -412,7 +433,7 @@ class SandboxApp:
         c = self._owned(ctx, claims, params["classifiedId"])
         if isinstance(c, Response):
             return c
-        return Response(jsonio.dumps(_representation(c)), media_type=JSON, headers={"ETag": f'"{c.revision}"'})
+        return Response(jsonio.dumps(_representation(c)), media_type=JSON, headers={"ETag": _etag(c.revision)})
 
     async def update_classified(self, request: Request, ctx: Ctx, params: dict[str, str]) -> Response:
         claims = self._authorize(request, ctx, "update")
@@ -421,9 +442,10 @@ class SandboxApp:
         body = await self._classified_body(request, ctx)
         if isinstance(body, Response):
             return body
-        c = self._owned(ctx, claims, params["classifiedId"])
+        c = self._owned(ctx, claims, params["classifiedId"], include_invisible=True)
         if isinstance(c, Response):
             return c
+        # Without If-Match, the last writer wins (the spec makes the header optional).
         if_match = request.headers.get("if-match")
         if if_match is not None and not _etag_matches(if_match, c.revision):
             return self._problem(ctx, problems.precondition_failed(ctx.traceparent))
@@ -435,21 +457,23 @@ class SandboxApp:
             other = self.store.live_by_offerer_estate_id(claims.intermediary_id, oei)
             if other is not None:
                 return self._problem(ctx, problems.duplicated(oei, other.id, ctx.traceparent))
-        if self.engine.update(c, body) is None:
+        revision = self.engine.update(c, body)
+        if revision is None:
             ctx.note = "unchanged"
         await self.engine.process_due()
-        return _accepted(c.id)
+        return self._accepted(c.id, c.revision if revision is None else revision)
 
     async def delete_classified(self, request: Request, ctx: Ctx, params: dict[str, str]) -> Response:
         claims = self._authorize(request, ctx, "delete")
         if isinstance(claims, Response):
             return claims
-        c = self._owned(ctx, claims, params["classifiedId"])
+        c = self._owned(ctx, claims, params["classifiedId"], include_invisible=True)
         if isinstance(c, Response):
             return c
         self.engine.delete(c)
         await self.engine.process_due()
-        return _accepted(c.id)
+        # No ETag: it would name a revision that no GET can ever return (the classified is gone).
+        return self._accepted(c.id, None)
 
     async def get_statuses(self, request: Request, ctx: Ctx, params: dict[str, str]) -> Response:
         claims = self._authorize(request, ctx, "read")
@@ -523,10 +547,8 @@ def _match_route(api_path: str | None) -> tuple[str | None, dict[str, str]]:
     return None, {}
 
 
-def _accepted(classified_id: str) -> Response:
-    return Response(orjson.dumps({"classifiedId": classified_id,
-                                  "links": [{"statuses": f"/classifieds/{classified_id}/statuses"}]}),
-                    status_code=202, media_type=JSON)
+def _etag(revision: int) -> str:
+    return f'"{revision}"'
 
 
 def _representation(c: Classified) -> dict[str, Any]:
@@ -583,7 +605,7 @@ def _media_id(classified_id: str, url: str) -> str:
 def _etag_matches(header: str, revision: int) -> bool:
     if header.strip() == "*":
         return True
-    wanted = f'"{revision}"'
+    wanted = _etag(revision)
     return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
 
 

@@ -13,6 +13,7 @@ from etl.sandbox.config import SandboxConfig, SandboxConfigError, load_config
 # flag → (section, field) of SandboxConfig it overrides
 _OVERRIDES: dict[str, tuple[str, str]] = {
     "delay": ("processing", "delay_s"),
+    "visibility_delay": ("processing", "visibility_delay_s"),
     "seed": ("faults", "seed"),
     "error_rate": ("faults", "error_rate"),
     "throttle_rate": ("faults", "throttle_rate"),
@@ -21,6 +22,7 @@ _OVERRIDES: dict[str, tuple[str, str]] = {
     "latency_jitter_ms": ("faults", "latency_jitter_ms"),
     "drop_rate": ("faults", "drop_rate"),
     "lost_response_rate": ("faults", "lost_response_rate"),
+    "precondition_failed_rate": ("faults", "precondition_failed_rate"),
     "rate_limit": ("faults", "rate_limit_per_s"),
     "processing_failure_rate": ("faults", "processing_failure_rate"),
 }
@@ -43,6 +45,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     g = p.add_argument_group("processing and faults (override the configuration file)")
     g.add_argument("--delay", type=float, metavar="S", help="seconds from RECEIVED to CREATED/UPDATED/DELETED")
+    g.add_argument("--visibility-delay", type=float, metavar="S",
+                   help="seconds after a POST's 202 during which look-ups do not find the new classified")
     g.add_argument("--seed", type=int, help="seed of the fault generator (same seed, same faults)")
     g.add_argument("--error-rate", type=float, metavar="P", help="share of API calls answered 5xx")
     g.add_argument("--throttle-rate", type=float, metavar="P", help="share of API calls answered 429")
@@ -53,6 +57,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                                                                 "dropped before processing")
     g.add_argument("--lost-response-rate", type=float, metavar="P",
                    help="share of API calls processed but whose answer is lost (connection dropped)")
+    g.add_argument("--precondition-failed-rate", type=float, metavar="P",
+                   help="share of PUTs carrying If-Match answered 412, unprocessed")
     g.add_argument("--rate-limit", type=float, metavar="N", help="API calls per second; beyond, 429")
     g.add_argument("--processing-failure-rate", type=float, metavar="P",
                    help="share of accepted calls ending in *_FAILED")

@@ -63,6 +63,14 @@ class ProcessingConfig(_Closed):
     """The asynchronous part: RECEIVED → CREATING → CREATED takes ``delay_s`` seconds in all."""
 
     delay_s: float = Field(0.0, ge=0)
+    # For this long after a POST's 202, look-ups (GET by id, the list, ?offererEstateId=, the
+    # statuses) do not find the new classified: AVIV stores it asynchronously, so a client that
+    # looks for what it has just created may not find it yet. Writes by id and the duplicate check
+    # see it at once. 0: visible as soon as the 202 is sent.
+    visibility_delay_s: float = Field(0.0, ge=0)
+    # The 202 of POST and PUT carries ``ETag: "<revision>"`` (the revision after the write). The
+    # spec declares ETag on GET only; False gives a sandbox that sends exactly what the spec says.
+    etag_on_write: bool = True
     # Media whose URL matches one of these regexes fail with DOWNLOADING_FAILED.
     unreachable_media: list[str] = Field(default_factory=lambda: list(DEFAULT_UNREACHABLE_MEDIA))
     # Also GET every new media URL for real (for demos with a local media server).
@@ -80,14 +88,17 @@ class ProcessingConfig(_Closed):
 class ScriptedFault(_Closed):
     """One fault applied to the next API request that matches (consumed once)."""
 
-    action: Literal["error", "throttle", "drop", "lost_response", "delay"]
+    # precondition_failed only matches a PUT carrying If-Match (the only request AVIV can answer 412).
+    action: Literal["error", "throttle", "drop", "lost_response", "delay", "precondition_failed"]
     status: int = Field(503, ge=400, le=599)
     retry_after_s: int = Field(1, ge=0)
     delay_ms: float = Field(0, ge=0)
     method: str | None = None
     path_regex: str | None = None
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, *, conditional: bool = False) -> bool:
+        if self.action == "precondition_failed" and not conditional:
+            return False
         if self.method and self.method.upper() != method:
             return False
         return not self.path_regex or re.search(self.path_regex, path) is not None
@@ -100,6 +111,7 @@ class FaultConfig(_Closed):
     before the request is processed; ``lost_response_rate`` processes it, then
     closes the connection instead of answering (the client cannot know it
     succeeded: the case that creates duplicates in careless clients).
+    ``precondition_failed_rate`` applies to conditional PUTs only (If-Match).
     """
 
     seed: int = 0
@@ -111,6 +123,9 @@ class FaultConfig(_Closed):
     latency_jitter_ms: float = Field(0.0, ge=0)
     drop_rate: float = Field(0.0, ge=0, le=1)
     lost_response_rate: float = Field(0.0, ge=0, le=1)
+    # Share of PUTs carrying If-Match answered 412 Precondition Failed before any processing, as
+    # when another writer got there first: nothing changes, and a re-read may show the same revision.
+    precondition_failed_rate: float = Field(0.0, ge=0, le=1)
     # Requests per second over all API calls; beyond it, 429 with Retry-After.
     rate_limit_per_s: float | None = Field(None, gt=0)
     rate_limit_burst: int | None = Field(None, ge=1)

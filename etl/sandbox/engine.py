@@ -82,7 +82,8 @@ class Engine:
         oei = body["data"]["metaData"]["source"]["offererEstateId"]
         with self.store.tx():
             self.store.insert_classified(classified_id=classified_id, intermediary_id=intermediary_id,
-                                         client_id=client_id, offerer_estate_id=oei, body=body, now_iso=iso(now))
+                                         client_id=client_id, offerer_estate_id=oei, body=body, now_iso=iso(now),
+                                         visible_at=now + self.config.processing.visibility_delay_s)
             self._receive(classified_id, intermediary_id, 1, "POST", body, body.get("portals", []), now)
         return classified_id
 
@@ -148,6 +149,14 @@ class Engine:
                     break  # nothing this pass made due that was not already handled
             self._next_due = self.store.next_job_due()
         return done
+
+    def visible(self, c: Classified) -> bool:
+        """Whether look-ups find it yet (``processing.visibility_delay_s`` after its POST)."""
+        return c.visible(self.clock())
+
+    def end_visibility_lag(self) -> int:
+        """Every classified becomes visible to look-ups now; how many were not yet."""
+        return self.store.make_visible(self.clock())
 
     def forget_schedule(self) -> None:
         """The store was reset or changed behind the engine's back: re-read what is pending."""

@@ -22,6 +22,7 @@ from etl.sandbox.config import FaultConfig
 @dataclass(frozen=True, slots=True)
 class Decision:
     # None: answer normally. "rate_limit" / "throttle": 429. "error": a 5xx.
+    # "precondition_failed": 412, unprocessed (conditional PUTs only).
     # "drop": close the connection unanswered. "lost_response": process, then close unanswered.
     kind: str | None = None
     status: int | None = None
@@ -54,11 +55,12 @@ class FaultInjector:
             self._tokens = self._capacity
             self._refilled_at = self._clock()
 
-    def decide(self, method: str, path: str) -> Decision:
+    def decide(self, method: str, path: str, *, conditional: bool = False) -> Decision:
+        """The fate of one request; ``conditional``: a PUT of a classified carrying If-Match."""
         with self._lock:
             f = self._faults
             for i, scripted in enumerate(self._script):
-                if scripted.matches(method, path):
+                if scripted.matches(method, path, conditional=conditional):
                     del self._script[i]
                     return _scripted(scripted.action, scripted.status, scripted.retry_after_s, scripted.delay_ms)
             if f.rate_limit_per_s is not None:
@@ -66,7 +68,8 @@ class FaultInjector:
                 if limited is not None:
                     return Decision("rate_limit", 429, limited)
             # Fixed number of draws per request, whatever the configuration: see module doc.
-            u_drop, u_error, u_throttle, u_lost, u_jitter, u_pick = (self._rng.random() for _ in range(6))
+            u_drop, u_error, u_throttle, u_lost, u_jitter, u_pick, u_precondition = (
+                self._rng.random() for _ in range(7))
             if f.methods is not None and method not in {m.upper() for m in f.methods}:
                 return NO_FAULT
             delay = (f.latency_ms + f.latency_jitter_ms * u_jitter) / 1000
@@ -77,6 +80,9 @@ class FaultInjector:
                 return Decision("error", status, delay_s=delay)
             if u_throttle < f.throttle_rate:
                 return Decision("throttle", 429, f.retry_after_s, delay_s=delay)
+            # After the gateway's faults (drop, 5xx, 429): a 412 comes from the API itself.
+            if conditional and u_precondition < f.precondition_failed_rate:
+                return Decision("precondition_failed", 412, delay_s=delay)
             if u_lost < f.lost_response_rate:
                 return Decision("lost_response", delay_s=delay)
             return Decision(delay_s=delay) if delay else NO_FAULT
@@ -101,4 +107,6 @@ def _scripted(action: str, status: int, retry_after_s: int, delay_ms: float) -> 
             return Decision("throttle", 429, retry_after_s, delay_s=delay)
         case "drop" | "lost_response":
             return Decision(action, delay_s=delay)
+        case "precondition_failed":
+            return Decision(action, 412, delay_s=delay)
     return Decision(delay_s=delay)

@@ -137,7 +137,8 @@ class SandboxClient:
         return self._json("GET", f"/classifieds/{classified_id}")
 
     def complete_pending(self) -> int:
-        """Run every pending processing step now, whatever the configured delay."""
+        """Run every pending processing step now, whatever the configured delay, and end every
+        visibility lag; returns the number of steps run."""
         return int(self._json("POST", "/process")["processed"])
 
     def webhooks(self) -> dict[str, Any]:

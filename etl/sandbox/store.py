@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS classifieds (
     media BLOB NOT NULL DEFAULT '{}',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    deleted_at TEXT
+    deleted_at TEXT,
+    visible_at REAL NOT NULL DEFAULT 0  -- epoch seconds: look-ups find it from then on
 );
 CREATE INDEX IF NOT EXISTS ix_classifieds_oei ON classifieds (intermediary_id, offerer_estate_id, deleted);
 CREATE INDEX IF NOT EXISTS ix_classifieds_owner ON classifieds (intermediary_id, deleted, seq);
@@ -118,10 +119,14 @@ class Classified:
     created_at: str
     updated_at: str
     deleted_at: str | None
+    visible_at: float  # epoch seconds; before it, look-ups do not find the classified
 
     @property
     def body(self) -> dict[str, Any]:
         return jsonio.loads(self.raw_body)
+
+    def visible(self, now: float) -> bool:
+        return self.visible_at <= now
 
 
 @dataclass(slots=True)
@@ -169,10 +174,17 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_DDL)
+        self._migrate()
         self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         # Read for every status emitted: kept in memory, written through.
         self._webhooks: dict[str, tuple[str, list[str] | None]] = {
             r[0]: (r[1], _loads(r[2])) for r in self._db.execute("SELECT intermediary_id, url, statuses FROM webhooks")}
+
+    def _migrate(self) -> None:
+        """Bring a state file written by an older sandbox up to date (columns added since)."""
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(classifieds)")}
+        if "visible_at" not in columns:  # every classified it holds was visible already
+            self._db.execute("ALTER TABLE classifieds ADD COLUMN visible_at REAL NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         with self._lock:
@@ -238,12 +250,12 @@ class Store:
     # --- classifieds --------------------------------------------------------------------------
 
     _CLASSIFIED_COLS = ("seq, id, intermediary_id, client_id, offerer_estate_id, body, revision, deleted, "
-                        "published_portals, media, created_at, updated_at, deleted_at")
+                        "published_portals, media, created_at, updated_at, deleted_at, visible_at")
 
     @staticmethod
     def _classified(row: tuple[Any, ...]) -> Classified:
         return Classified(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]),
-                          jsonio.loads(row[8]), jsonio.loads(row[9]), row[10], row[11], row[12])
+                          jsonio.loads(row[8]), jsonio.loads(row[9]), row[10], row[11], row[12], row[13])
 
     def classified(self, classified_id: str) -> Classified | None:
         row = self._one(f"SELECT {self._CLASSIFIED_COLS} FROM classifieds WHERE id = ?", (classified_id,))
@@ -256,10 +268,11 @@ class Store:
         return self._classified(row) if row else None
 
     def insert_classified(self, *, classified_id: str, intermediary_id: str, client_id: str, offerer_estate_id: str,
-                          body: dict[str, Any], now_iso: str) -> None:
+                          body: dict[str, Any], now_iso: str, visible_at: float = 0.0) -> None:
         self._run("INSERT INTO classifieds (id, intermediary_id, client_id, offerer_estate_id, body, revision, "
-                  "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-                  (classified_id, intermediary_id, client_id, offerer_estate_id, jsonio.dumps(body), now_iso, now_iso))
+                  "created_at, updated_at, visible_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                  (classified_id, intermediary_id, client_id, offerer_estate_id, jsonio.dumps(body), now_iso, now_iso,
+                   visible_at))
 
     def replace_classified(self, classified_id: str, *, offerer_estate_id: str, body: dict[str, Any],
                            revision: int, now_iso: str) -> None:
@@ -278,13 +291,21 @@ class Store:
                   (jsonio.dumps(portals), jsonio.dumps(media), classified_id))
 
     def live_classifieds(self, intermediary_id: str, *, offerer_estate_id: str | None = None, after_seq: int = 0,
-                         limit: int = 250) -> list[Classified]:
+                         limit: int = 250, visible_at: float | None = None) -> list[Classified]:
+        """Live classifieds in creation order; with ``visible_at``, only those visible at that time."""
         sql = f"SELECT {self._CLASSIFIED_COLS} FROM classifieds WHERE intermediary_id = ? AND deleted = 0 AND seq > ?"
         args: tuple[Any, ...] = (intermediary_id, after_seq)
+        if visible_at is not None:
+            sql += " AND visible_at <= ?"
+            args += (visible_at,)
         if offerer_estate_id is not None:
             sql += " AND offerer_estate_id = ?"
             args += (offerer_estate_id,)
         return [self._classified(r) for r in self._all(sql + " ORDER BY seq LIMIT ?", (*args, limit))]
+
+    def make_visible(self, now: float) -> int:
+        """End the visibility lag of every classified (the admin's "process everything now")."""
+        return self._run("UPDATE classifieds SET visible_at = ? WHERE visible_at > ?", (now, now)).rowcount
 
     def all_classifieds(self, *, intermediary_id: str | None = None, include_deleted: bool = False) -> list[Classified]:
         sql = f"SELECT {self._CLASSIFIED_COLS} FROM classifieds WHERE 1 = 1"
