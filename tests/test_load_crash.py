@@ -19,6 +19,7 @@ from test_load_helpers import (  # noqa: F401  (fixtures)
 )
 
 from etl.load.state import StateStore
+from etl.sandbox.config import ProcessingConfig, SandboxConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +64,8 @@ def soak(tmp_path: Path, store_url: str, *, kills: int, changes: int, seed: int,
     of a body the API already held, or a further night that sends anything.
     """
     rng = random.Random(seed)
-    with running_sandbox() as sb:
+    # AVIV's asynchronous processing: a new classified is invisible to look-ups for a second
+    with running_sandbox(SandboxConfig(processing=ProcessingConfig(visibility_delay_s=1.0))) as sb:
         sb.set_faults(seed=seed, **SOAK_FAULTS)
         feed_path = tmp_path / "ag.jsonl"
         current = _next_feed(rng, feed("ag", 40))
