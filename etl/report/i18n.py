@@ -336,8 +336,9 @@ TEXTS: dict[str, tuple[str, str]] = {
                   "The portal refused your agency's credentials: nothing was sent."),
     "do_auth": ("Vérifiez avec AVIV que votre contrat et vos accès sont actifs ; l'exploitant a été prévenu.",
                 "Check with AVIV that your contract and access are active; the operator has been told."),
-    "fail_api": ("{n} envoi(s) au portail ont échoué ; ils seront refaits automatiquement à la prochaine exécution.",
-                 "{n} transmission(s) to the portal failed; they will be retried automatically at the next run."),
+    "fail_api": ("{n} envoi(s) au portail (a/ont) échoué ; (il sera refait/ils seront refaits) automatiquement à la "
+                 "prochaine exécution.",
+                 "{n} transmission(s) to the portal failed; (it/they) will be retried automatically at the next run."),
     "do_api": ("Rien à faire de votre côté si cela ne se répète pas ; l'exploitant suit ces échecs.",
                "Nothing to do on your side unless it happens again; the operator follows these failures."),
     "fail_locked": ("Un autre traitement de votre agence était en cours : celui-ci n'a rien fait.",
@@ -435,8 +436,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # e-mail
     "subj_fix": ("{n} annonce(s) à corriger, {online} en ligne — {agency}, {night}",
                  "{n} listing(s) to fix, {online} online — {agency}, {night}"),
-    "subj_ok": ("{online} annonce(s) en ligne, rien à corriger — {agency}, {night}",
-                "{online} listing(s) online, nothing to fix — {agency}, {night}"),
+    "subj_ok": ("{n} annonce(s) en ligne, rien à corriger — {agency}, {night}",
+                "{n} listing(s) online, nothing to fix — {agency}, {night}"),
     "subj_failed": ("ÉCHEC : {what} — {agency}, {night}", "FAILED: {what} — {agency}, {night}"),
     "subj_run": ("Exploitation {night} : {failed} agence(s) en échec sur {agencies}",
                  "Run {night}: {failed} of {agencies} agencies failed"),

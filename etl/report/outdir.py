@@ -3,7 +3,6 @@ the previous run's own files when reused, and pruned to a retention count."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -77,7 +76,3 @@ def prune_runs(reports_dir: Path, keep: int) -> list[Path]:
     for p in gone:
         shutil.rmtree(p, ignore_errors=True)
     return gone
-
-
-def is_writable(path: Path) -> bool:
-    return os.access(path, os.W_OK)

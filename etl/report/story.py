@@ -173,6 +173,7 @@ def _failure(run: AgencyRun, lang: Lang) -> tuple[str, str]:
     return what, tr(f"do_{key}", lang)
 
 
+_GUARDS = (RunKind.FEED_EMPTY, RunKind.FEED_TRUNCATED, RunKind.MASS_DELETE)
 _FAIL_KEYS = {f"fail_{k}" for k in ("source_missing", "source_unreadable", "feed_empty", "feed_truncated",
                                      "mass_delete", "credentials", "auth", "api", "locked", "config")}
 
@@ -341,7 +342,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
                         facts=_facts(totals, run, command, lang))
     if failed and run is not None:
         story.failure, story.todo = _failure(run, lang)
-        tech = run.guard or run.message
+        # a guard's own message speaks to the operator (--allow-mass-delete): the agency reads the headline
+        tech = None if run.kind in _GUARDS else (run.guard or run.message)
         story.technical = _hide_paths(tech) if tech else None
     elif failed:
         story.failure, story.todo = tr("fail_file_incomplete", lang), tr("do_feed_truncated", lang)
@@ -371,7 +373,7 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
     elif to_fix:
         story.subject = tr("subj_fix", lang, n=to_fix, online=online, agency=label, night=night)
     else:
-        story.subject = tr("subj_ok", lang, online=online, agency=label, night=night)
+        story.subject = tr("subj_ok", lang, n=online, agency=label, night=night)
     story.needs_agency = bool(to_fix) or (failed and (run is None or run.kind.needs_agency))
     story.footer = tr("footer", lang, date=fmt_date(now, lang))
     return story

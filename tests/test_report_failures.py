@@ -1,0 +1,202 @@
+"""Each way a night can fail gives the agency a report whose headline names the failure — never a
+green box — and the operator's summary.json carries it; plus the output folder rules."""
+
+from __future__ import annotations
+
+import html as html_lib
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from test_load_helpers import accepted, feed, sandbox, test_env, write_payloads  # noqa: F401  (fixtures)
+from test_report_helpers import write_report_config
+
+from etl.cli import main
+from etl.load.config import load_config
+from etl.load.runner import RunOptions, run
+from etl.log import RunLog
+
+
+def _cfg(tmp_path: Path, sb, feeds: dict[str, Path], **kw):
+    return load_config(write_report_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies=feeds,
+                                           **kw))
+
+
+def _run(cfg, **kw):
+    return run(cfg, options=RunOptions(**kw), log=RunLog("text", io.StringIO()))
+
+
+def _page(res, agency: str = "ag") -> str:
+    return res.reports[f"html:{agency}"].read_text(encoding="utf-8")
+
+
+def _headline(html: str) -> str:
+    m = re.search(r'<section class="headline (\w+)"[^>]*>(.*?)</section>', html, re.S)
+    assert m, "no headline"
+    return m.group(1) + " " + " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", m.group(2))).split())
+
+
+def _summary(res) -> dict:
+    return json.loads(res.reports["summary"].read_text(encoding="utf-8"))
+
+
+def test_missing_feed(tmp_path: Path, sandbox, test_env) -> None:
+    other = write_payloads(tmp_path / "other-feed.jsonl", feed("other", 2))
+    cfg = _cfg(tmp_path, sandbox, {"ag": tmp_path / "absent.jsonl", "other": other})
+    res = _run(cfg)
+    assert res.exit_code == 4
+    head = _headline(_page(res))
+    assert head.startswith("fail ") and "n'a pas été reçu" in head and "éditeur de logiciel" in head
+    assert "other-feed.jsonl" not in _page(res), "another agency's file shown as received"
+    assert "Fichier reçu : absent.jsonl" in _page(res) and str(tmp_path) not in _page(res)
+    run_json = _summary(res)["agencies"]["ag"]["run"]
+    assert run_json["status"] == "source_missing" and run_json["exit_code"] == 4
+    assert _headline(_page(res, "other")).startswith("ok ")
+
+
+def test_empty_feed_guard(tmp_path: Path, sandbox, test_env) -> None:
+    path = write_payloads(tmp_path / "ag.jsonl", feed("ag", 5))
+    cfg = _cfg(tmp_path, sandbox, {"ag": path})
+    assert _run(cfg).exit_code == 0
+    path.write_bytes(b"")
+    res = _run(cfg)
+    assert res.exit_code == 3
+    head = _headline(_page(res))
+    assert head.startswith("fail ") and "est vide alors que 5 annonces sont en ligne" in head
+    assert _summary(res)["agencies"]["ag"]["run"]["status"] == "feed_empty"
+    assert "flux vide" in _summary(res)["agencies"]["ag"]["run"]["guard"]
+
+
+def test_mass_delete_guard(tmp_path: Path, sandbox, test_env) -> None:
+    path = write_payloads(tmp_path / "ag.jsonl", feed("ag", 10))
+    cfg = _cfg(tmp_path, sandbox, {"ag": path})
+    _run(cfg)
+    write_payloads(path, feed("ag", 3))
+    res = _run(cfg)
+    assert res.exit_code == 3
+    html = _page(res)
+    head = _headline(html)
+    assert head.startswith("fail ") and "retirerait 7 de vos 10 annonces en ligne" in head
+    assert "mis en ligne" not in head and "acceptée" not in head
+    assert _summary(res)["agencies"]["ag"]["run"]["status"] == "mass_delete"
+
+
+def test_truncated_feed_guard(tmp_path: Path, sandbox, test_env) -> None:
+    path = write_payloads(tmp_path / "ag.jsonl", feed("ag", 4))
+    cfg = _cfg(tmp_path, sandbox, {"ag": path})
+    _run(cfg)
+    write_payloads(path, feed("ag", 4), truncate=True)
+    res = _run(cfg)
+    assert res.exit_code == 3
+    assert "incomplet" in _headline(_page(res))
+
+
+def test_missing_credentials(tmp_path: Path, sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ETL_TEST_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("ETL_TEST_CLIENT_ID", "demo")
+    cfg = _cfg(tmp_path, sandbox, {"ag": write_payloads(tmp_path / "ag.jsonl", feed("ag", 2))})
+    res = _run(cfg)
+    assert res.exit_code == 2
+    head = _headline(_page(res))
+    assert head.startswith("fail ") and "accès au portail ne sont pas configurés" in head
+    assert _summary(res)["agencies"]["ag"]["run"]["status"] == "credentials"
+
+
+def test_bad_credentials(tmp_path: Path, sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ETL_TEST_CLIENT_ID", "demo")
+    monkeypatch.setenv("ETL_TEST_CLIENT_SECRET", "wrong-secret-value")
+    cfg = _cfg(tmp_path, sandbox, {"ag": write_payloads(tmp_path / "ag.jsonl", feed("ag", 2))})
+    res = _run(cfg)
+    assert res.exit_code == 1
+    html = _page(res)
+    head = _headline(html)
+    assert head.startswith("fail ") and "a refusé les accès de votre agence" in head
+    assert "wrong-secret-value" not in html and "wrong-secret-value" not in res.reports["summary"].read_text()
+    assert _summary(res)["agencies"]["ag"]["run"]["status"] == "auth"
+
+
+def test_api_failures(tmp_path: Path, sandbox, test_env) -> None:
+    bad = accepted("ag", "BAD")
+    bad.body["data"]["notAField"] = 1  # the API's schema refuses it: 400
+    cfg = _cfg(tmp_path, sandbox, {"ag": write_payloads(tmp_path / "ag.jsonl", [*feed("ag", 3), bad])})
+    res = _run(cfg)
+    assert res.exit_code == 1
+    html = _page(res)
+    head = _headline(html)
+    assert head.startswith("fail ") and "1 envoi au portail a échoué ; il sera refait automatiquement" in head
+    assert "3 nouvelles mises en ligne" in head
+    assert "Envois en échec" in html and "REF-BAD" in html
+    failures = _summary(res)["agencies"]["ag"]["run"]["failures"]
+    assert failures[0]["http_status"] == 400 and failures[0]["traceparent"]
+    run_page = res.reports["html"].read_text(encoding="utf-8")
+    assert failures[0]["traceparent"] in run_page and "HTTP 400" in run_page
+
+
+def test_a_clean_night_is_green_and_lists_its_changes(tmp_path: Path, sandbox, test_env) -> None:
+    path = write_payloads(tmp_path / "ag.jsonl", feed("ag", 3))
+    cfg = _cfg(tmp_path, sandbox, {"ag": path})
+    _run(cfg)
+    write_payloads(path, [*feed("ag", 2, price=1), accepted("ag", "NEW")])
+    res = _run(cfg)
+    assert res.exit_code == 0
+    html = _page(res)
+    head = _headline(html)
+    assert head.startswith("ok ") and "1 nouvelle mise en ligne, 2 modifiées, 1 retirée" in head
+    assert "3 annonces en ligne" in head
+    changes = html.split("Les changements de la nuit")[1]
+    assert "Mises en ligne (1)" in changes and "REF-NEW" in changes and "Modifiées (2)" in changes
+    assert "Retirées (1)" in changes
+
+
+def test_english_when_configured(tmp_path: Path, sandbox, test_env) -> None:
+    cfg = _cfg(tmp_path, sandbox, {"ag": tmp_path / "absent.jsonl"}, language={"ag": "en"})
+    res = _run(cfg)
+    html = _page(res)
+    assert '<html lang="en">' in html and "Your listings file was not received" in _headline(html)
+    assert "Fichier" not in html
+
+
+def test_dry_run_writes_the_reports_of_what_it_would_do(tmp_path: Path, sandbox, test_env) -> None:
+    cfg = _cfg(tmp_path, sandbox, {"ag": write_payloads(tmp_path / "ag.jsonl", feed("ag", 2))})
+    res = _run(cfg, dry_run=True)
+    assert res.out_dir is not None and res.out_dir.name.startswith("plan-")
+    html = _page(res)
+    assert "Simulation" in html and "2 à mettre en ligne" in _headline(html)
+    assert "Ce que la prochaine exécution changerait" in html
+    assert sandbox.requests(kind="api") == []
+
+
+def test_unwritable_out_is_exit_2_with_a_message(tmp_path: Path, sandbox, test_env,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _cfg(tmp_path, sandbox, {"ag": write_payloads(tmp_path / "ag.jsonl", feed("ag", 2))})
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code = main(["run", "--config", str(cfg.path), "--out", str(blocker / "reports")])
+    err = capsys.readouterr().err
+    assert code == 2 and "dossier de sortie inutilisable" in err and "Traceback" not in err
+    assert sandbox.requests(kind="api") == [], "nothing is sent when the reports cannot be written"
+
+
+def test_out_is_created_and_a_reused_one_loses_the_previous_runs_files(tmp_path: Path, sandbox, test_env) -> None:
+    feeds = {a: write_payloads(tmp_path / f"{a}.jsonl", feed(a, 2)) for a in ("ag", "other")}
+    cfg = _cfg(tmp_path, sandbox, feeds)
+    out = tmp_path / "new" / "reports"
+    res = _run(cfg, out_dir=out)
+    assert (out / "report-other.html").is_file()
+    res = run(cfg, "ag", RunOptions(out_dir=out), RunLog("text", io.StringIO()))
+    assert not (out / "report-other.html").exists() and not (out / "report-other.xlsx").exists()
+    assert (out / "report-ag.html").is_file() and (out / "load.json").is_file()
+    assert set(_summary(res)["agencies"]) == {"ag"}
+
+
+def test_old_run_folders_are_pruned(tmp_path: Path, sandbox, test_env) -> None:
+    cfg = _cfg(tmp_path, sandbox, {"ag": write_payloads(tmp_path / "ag.jsonl", feed("ag", 1))}, reports_keep=2)
+    for day in ("20250101", "20250102", "20250103"):
+        (cfg.reports_dir / f"run-{day}-020000-1").mkdir(parents=True)
+    keep = cfg.reports_dir / "not-a-run"
+    keep.mkdir()
+    res = _run(cfg)
+    left = sorted(p.name for p in cfg.reports_dir.iterdir())
+    assert left == sorted(["not-a-run", "run-20250103-020000-1", res.out_dir.name])
