@@ -200,3 +200,27 @@ def test_old_run_folders_are_pruned(tmp_path: Path, sandbox, test_env) -> None:
     res = _run(cfg)
     left = sorted(p.name for p in cfg.reports_dir.iterdir())
     assert left == sorted(["not-a-run", "run-20250103-020000-1", res.out_dir.name])
+
+
+def test_portal_side_outcome_in_the_status_and_next_run_reports(tmp_path: Path, sandbox, test_env) -> None:
+    import argparse
+
+    from etl.load.cli import cmd_status
+    broken = accepted("ag", "PHOTO")
+    for i, m in enumerate(broken.body["media"]):
+        m["url"] = f"https://photos.invalid/maison-{i}.jpg"
+    from etl.model.canonical import payload_and_hash
+    broken.payload, broken.body_hash = payload_and_hash(broken.body)
+    path = write_payloads(tmp_path / "ag.jsonl", [*feed("ag", 2), broken])
+    cfg = _cfg(tmp_path, sandbox, {"ag": path})
+    assert _run(cfg).exit_code == 0
+    sandbox.complete_pending()
+    out = tmp_path / "status-report"
+    args = argparse.Namespace(config=cfg.path, agency=None, state=None, log_format="text", out=out)
+    assert cmd_status(args, io.StringIO(), io.StringIO()) == 0
+    html = (out / "report-ag.html").read_text(encoding="utf-8")
+    assert "Côté portails" in html and "REF-PHOTO" in html and "une photo n&#39;a pas pu être téléchargée" in html
+    assert _headline(html).startswith("todo ") and "1 annonce signalée par les portails" in _headline(html)
+    # the next night's report still says it, from the state store
+    html = _page(_run(cfg))
+    assert "REF-PHOTO" in html.split("Côté portails")[1]

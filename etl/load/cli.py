@@ -39,6 +39,7 @@ def add_parsers(subparsers: Any) -> None:
 
     s = subparsers.add_parser("status", help="refresh publication statuses; list what needs action")
     _common(s)
+    s.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/status-<timestamp>)")
     s.set_defaults(func=cmd_status)
 
 
@@ -123,7 +124,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
         return EXIT_USAGE
     try:
         return asyncio.run(refresh_statuses(cfg, args.agency, state_url=args.state, out=out,
-                                            log=RunLog(args.log_format, err)))
-    except ConfigError as exc:
+                                            log=RunLog(args.log_format, err), out_dir=getattr(args, "out", None)))
+    except (ConfigError, OutputDirError) as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE

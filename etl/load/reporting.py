@@ -10,10 +10,13 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
+import orjson
+
 from etl.load.config import Agency, LoadedConfig
-from etl.report.run_info import AgencyRun, Change, RunKind
+from etl.report.run_info import AgencyRun, Change, PortalNote, RunKind
 from etl.report.summary import listing_title
 
+MAX_PORTAL_NOTES = 200  # per agency: the listings a portal refused or could not complete
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_SOURCE, EXIT_LOCKED = 0, 1, 2, 3, 4, 5
 _MISSING_SOURCE = ("introuvable", "aucun fichier ne correspond", "téléchargement du flux impossible")
 _DONE = {"created", "updated", "deleted"}
@@ -79,8 +82,38 @@ def agency_run(cfg: LoadedConfig, agency: Agency, res: Any, *, dry_run: bool) ->
     return run
 
 
+def portal_notes(store: Any, agency_id: str) -> list[PortalNote]:
+    """Live listings whose last known publication status needs the agency (from ``status``)."""
+    from etl.load.status import ACTION_REQUIRED
+
+    flagged = [s for s in store.listings(agency_id).values()
+               if s.publication_status in ACTION_REQUIRED and s.status == "live"][:MAX_PORTAL_NOTES]
+    notes = []
+    for s in sorted(flagged, key=lambda s: s.source_key):
+        full = store.listing(agency_id, s.source_key)
+        body = orjson.loads(full.body) if full is not None and full.body else None
+        reference = ""
+        if isinstance(body, dict):
+            reference = str(((body.get("data") or {}).get("metaData") or {}).get("source", {}).get("offererMarketingKey") or "")
+        title, _ = listing_title(body)
+        notes.append(PortalNote(s.source_key, reference, s.publication_status or "", title))
+    return notes
+
+
+def add_portal_notes(summary: Any, state_url: str) -> None:
+    """What the portals last said of each agency's listings, for their reports."""
+    from etl.load.state import StateStore
+
+    store = StateStore.open(state_url)
+    try:
+        for agency_id, run in summary.runs.items():
+            run.portal_notes = portal_notes(store, agency_id)
+    finally:
+        store.close()
+
+
 def publish_reports(cfg: LoadedConfig, agencies: list[Any], summary: Any, out_dir: Any, *, dry_run: bool,
-                    log: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+                    log: Any, state_url: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Write the run's reports into ``out_dir``, e-mail them (not for a dry run), prune old run folders.
 
     Returns (paths written, what became of the e-mails). Sending never raises: a message
@@ -95,6 +128,10 @@ def publish_reports(cfg: LoadedConfig, agencies: list[Any], summary: Any, out_di
         agency = by_id.get(res.agency_id)
         if agency is not None:
             summary.runs[res.agency_id] = agency_run(cfg, agency, res, dry_run=dry_run)
+    try:
+        add_portal_notes(summary, state_url or cfg.state_url)
+    except Exception as exc:  # noqa: BLE001 — the night's reports must not depend on this extra
+        log.event("portal_notes", f"statuts des portails illisibles : {exc.__class__.__name__}", level="warning")
     defaults = cfg.config.defaults
     paths = write_reports(summary, out_dir, lang=defaults.reports.language, keep=("payloads.jsonl",))
     if out_dir.parent == cfg.reports_dir:

@@ -248,8 +248,8 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
                                 deleted=a.count(DELETED), failed=a.count(FAILED_OP),
                                 unchanged=a.plan.counts()["unchanged"] if a.plan else 0)
     result.out_dir = out_dir
-    result.reports, result.mail = publish_reports(cfg, result.agencies, summary, out_dir,
-                                                  dry_run=options.dry_run, log=log)
+    result.reports, result.mail = publish_reports(cfg, result.agencies, summary, out_dir, dry_run=options.dry_run,
+                                                  log=log, state_url=options.state_url)
     load_path = out_dir / "load.json"
     load_path.write_bytes(orjson.dumps({
         "agencies": [a.as_dict() for a in result.agencies], "exit_code": result.exit_code,

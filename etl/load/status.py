@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
+from pathlib import Path
 from typing import Any, TextIO
+
+import orjson
 
 from etl.load.client import AvivClient
 from etl.load.config import LoadedConfig
 from etl.log import RunLog
 from etl.load.state import StateStore
 from etl.load.tokens import AuthError, TokenFile
+from etl.report.run_info import RunKind
 
 # Statuses after which the integrator must act (fix and PUT again, or call support).
 ACTION_REQUIRED = {"CREATED_WITH_MEDIA_ERROR", "UPDATED_WITH_MEDIA_ERROR", "CREATING_FAILED", "UPDATING_FAILED",
@@ -24,12 +30,24 @@ def _latest(body: Any) -> dict[str, Any] | None:
 
 
 async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_url: str | None, out: TextIO,
-                           log: RunLog) -> int:
+                           log: RunLog, out_dir: Path | None = None) -> int:
+    """Refresh the statuses, print what needs action, and write the reports (``out_dir``, default
+    ``<reports_dir>/status-<timestamp>-<pid>``): each agency's page lists what its portals refused."""
+    from etl.report.outdir import prepare_out_dir
+    from etl.report.run_info import AgencyRun, PortalNote
+    from etl.report.summary import ConvertSummary, listing_title
+
+    out_dir = prepare_out_dir(out_dir or cfg.reports_dir / f"status-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    summary = ConvertSummary(command="status")
     store = StateStore.open(state_url or cfg.state_url)
     api = AvivClient(cfg.config.defaults.api, TokenFile(cfg.token_cache))
     code = 0
     try:
         for agency in cfg.selected(agency_id):
+            reports = cfg.reports(agency)
+            summary.agency(agency.id)
+            run = summary.runs[agency.id] = AgencyRun(agency.id, name=agency.name, language=reports.language,
+                                                      recipients=list(reports.recipients), send=reports.send)
             creds = agency.credentials.resolve()
             live = [s for s in store.listings(agency.id).values() if s.live]
 
@@ -40,8 +58,10 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
                 answers = await asyncio.gather(*(one(s) for s in live))
             except AuthError as exc:
                 log.event("auth_error", str(exc), level="error", agency=agency.id)
+                run.kind, run.exit_code, run.message = RunKind.AUTH, 1, f"authentification impossible : {exc}"
                 code = 1
                 continue
+            run.live_before = len(live)
             counts: dict[str, int] = {}
             for s, r in answers:
                 if not r.ok:
@@ -55,13 +75,22 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
                 counts[status or "-"] = counts.get(status or "-", 0) + 1
                 if status in ACTION_REQUIRED:
                     details = latest.get("subStatusDetails") or latest.get("message") or ""
+                    full = store.listing(agency.id, s.source_key)
+                    body = orjson.loads(full.body) if full is not None and full.body else None
+                    title, _ = listing_title(body)
+                    ref = str((((body or {}).get("data") or {}).get("metaData") or {}).get("source", {})
+                              .get("offererMarketingKey") or "")
+                    run.portal_notes.append(PortalNote(s.source_key, ref, status, title))
                     media = [m for m in latest.get("mediaStatuses") or [] if "FAILED" in str(m.get("status"))]
                     out.write(f"[{agency.id}] {s.source_key} ({s.classified_id}) : {status} — {details}\n")
                     for m in media:
                         out.write(f"    média {m.get('url')} : {m.get('status')}\n")
-            summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
-            out.write(f"[{agency.id}] {len(live)} annonces en ligne — {summary or 'aucune'}\n")
+            line = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+            out.write(f"[{agency.id}] {len(live)} annonces en ligne — {line or 'aucune'}\n")
     finally:
         await api.aclose()
         store.close()
+    from etl.report.writers import write_reports
+    write_reports(summary, out_dir, lang=cfg.config.defaults.reports.language)
+    out.write(f"\nrapports : {out_dir}\n")
     return code

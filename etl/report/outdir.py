@@ -12,7 +12,7 @@ import orjson
 
 # Files a run writes whatever its agencies; per-agency files are found in the previous summary.json.
 FIXED_NAMES = ("summary.json", "rejections.csv", "report.html", "report.xlsx", "load.json")
-RUN_DIR = re.compile(r"^(run|plan)-\d{8}-\d{6}(-\d+)?$")
+RUN_DIR = re.compile(r"^(run|plan|status)-\d{8}-\d{6}(-\d+)?$")
 
 
 class OutputDirError(Exception):
@@ -66,7 +66,7 @@ def clean_previous(path: Path, *, keep: tuple[str, ...] = ()) -> int:
 
 
 def prune_runs(reports_dir: Path, keep: int) -> list[Path]:
-    """Keep the ``keep`` newest run-*/plan-* folders of ``reports_dir``; remove the others."""
+    """Keep the ``keep`` newest run-*/plan-*/status-* folders of ``reports_dir``; remove the others."""
     try:
         runs = sorted((p for p in reports_dir.iterdir() if p.is_dir() and RUN_DIR.match(p.name)),
                       key=lambda p: (p.name.split("-", 1)[1], p.name))

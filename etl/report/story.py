@@ -17,7 +17,7 @@ from pathlib import PurePath
 from markupsafe import Markup, escape
 
 from etl.issues import Issue
-from etl.report.i18n import Lang, code_text, field_label, fmt_date, fmt_duration, fmt_int, fmt_night, portal_name, tr
+from etl.report.i18n import TEXTS, Lang, code_text, field_label, fmt_date, fmt_duration, fmt_int, fmt_night, portal_name, tr
 from etl.report.run_info import AgencyRun, Change, RunKind
 from etl.report.summary import AgencyTotals, ConvertSummary, ListingProblem, SourceInfo
 
@@ -178,6 +178,11 @@ _FAIL_KEYS = {f"fail_{k}" for k in ("source_missing", "source_unreadable", "feed
                                      "mass_delete", "credentials", "auth", "api", "locked", "config")}
 
 
+def portal_status_words(status: str, lang: Lang) -> str:
+    key = f"ps_{status}"
+    return tr(key, lang) if key in TEXTS else tr("ps_other", lang, status=status)
+
+
 def failure_words(run: AgencyRun, lang: Lang) -> str:
     """A few words for a subject line: « fichier non reçu »."""
     key = str(run.kind) if f"fail_{run.kind}" in _FAIL_KEYS else "other"
@@ -187,6 +192,12 @@ def failure_words(run: AgencyRun, lang: Lang) -> str:
 def _facts(totals: AgencyTotals, run: AgencyRun | None, command: str, lang: Lang) -> list[str]:
     facts: list[str] = []
     applied = run is not None and not run.planned and run.kind in (RunKind.OK, RunKind.API)
+    if command == "status":
+        if run is not None and run.live_before is not None:
+            facts.append(tr("s_online", lang, n=run.live_before))
+        if run is not None and run.portal_notes:
+            facts.append(tr("s_portal_notes", lang, n=len(run.portal_notes)))
+        return facts
     if command == "convert" or run is None:
         facts.append(tr("s_accepted", lang, n=totals.accepted))
     elif run.planned and run.kind is RunKind.OK:
@@ -214,6 +225,8 @@ def _facts(totals: AgencyTotals, run: AgencyRun | None, command: str, lang: Lang
         facts.append(tr("s_portal", lang, n=portal))
     if totals.warned:
         facts.append(tr("s_warned", lang, n=totals.warned))
+    if run is not None and run.portal_notes:
+        facts.append(tr("s_portal_notes", lang, n=len(run.portal_notes)))
     return facts
 
 
@@ -321,6 +334,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         meta.append(tr("convert_note", lang))
     elif run is not None and run.planned:
         meta.append(tr("plan_note", lang))
+    elif command == "status":
+        meta.append(tr("status_note", lang))
 
     failed = run is not None and run.kind.failed
     # convert has no run: a source cut short is its failure (the loader's guard names it as a run failure)
@@ -330,7 +345,7 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
                                                     for p in totals.problems)
     if failed:
         tone, headline = "fail", tr("h_failed", lang)
-    elif rejected_or_portal:
+    elif rejected_or_portal or (run is not None and run.portal_notes):
         tone, headline = "todo", tr("h_todo", lang)
     elif command == "convert":
         tone, headline = "ok", tr("h_checked", lang)
@@ -352,13 +367,14 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
     kept = run.kept_keys if run is not None else set()
     story.cards = listing_cards(totals, kept, lang)
     story.omitted = totals.omitted_problems
-    if run is not None and (run.planned or run.kind in (RunKind.OK, RunKind.API)):
+    if run is not None and command in ("run", "plan") and (run.planned or run.kind in (RunKind.OK, RunKind.API)):
         story.changes_title = tr("changes_title_plan" if run.planned else "changes_title", lang)
         story.changes = _change_groups(run, lang)
         if not story.changes:
             story.no_changes = tr("no_changes", lang)
     if run is not None:
-        story.portal_notes = [(n.reference or n.source_key, n.status, n.detail) for n in run.portal_notes]
+        story.portal_notes = [(n.reference or n.source_key, portal_status_words(n.status, lang), n.detail)
+                              for n in run.portal_notes]
 
     story.outcome_bars = _outcome_bars(totals, run, lang)
     story.reason_bars = _reason_bars(totals, lang)
@@ -374,7 +390,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         story.subject = tr("subj_fix", lang, n=to_fix, online=online, agency=label, night=night)
     else:
         story.subject = tr("subj_ok", lang, n=online, agency=label, night=night)
-    story.needs_agency = bool(to_fix) or (failed and (run is None or run.kind.needs_agency))
+    story.needs_agency = bool(to_fix) or (failed and (run is None or run.kind.needs_agency)) or \
+        bool(run is not None and run.portal_notes)
     story.footer = tr("footer", lang, date=fmt_date(now, lang))
     return story
 
