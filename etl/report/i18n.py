@@ -350,6 +350,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "fail_other": ("Le traitement a échoué : rien n'a été envoyé.", "The run failed: nothing was sent."),
     "do_other": ("L'exploitant a été prévenu.", "The operator has been told."),
     "what_to_do": ("Ce qu'il faut faire :", "What to do:"),
+    "colon": (" : ", ": "),
     "technical": ("Détail technique", "Technical detail"),
     # headline, what happened to the listings
     "s_online": ("{n} annonce(s) en ligne", "{n} listing(s) online"),

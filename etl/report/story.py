@@ -219,7 +219,7 @@ def _facts(totals: AgencyTotals, run: AgencyRun | None, command: str, lang: Lang
         if kept:
             refused += " " + tr("s_kept", lang, n=kept)
         facts.append(refused)
-    portal = sum(1 for p in totals.problems if p.accepted and (any(i.is_error for i in p.issues)
+    portal = sum(1 for p in totals.problems if p.accepted and (any(i.is_error and i.portal for i in p.issues)
                                                                 or set(p.requested_portals) - set(p.portals)))
     if portal:
         facts.append(tr("s_portal", lang, n=portal))
@@ -337,15 +337,16 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
     elif command == "status":
         meta.append(tr("status_note", lang))
 
+    kept = run.kept_keys if run is not None else set()
+    cards = listing_cards(totals, kept, lang)
     failed = run is not None and run.kind.failed
     # convert has no run: a source cut short is its failure (the loader's guard names it as a run failure)
     incomplete = [src for src in agency_sources(summary, totals) if not src.complete or src.problems]
     failed = failed or (run is None and bool(incomplete))
-    rejected_or_portal = totals.rejected > 0 or any(p.accepted and any(i.is_error for i in p.issues)
-                                                    for p in totals.problems)
+    to_fix = totals.rejected + sum(1 for c in cards if c.tone == "portal")
     if failed:
         tone, headline = "fail", tr("h_failed", lang)
-    elif rejected_or_portal or (run is not None and run.portal_notes):
+    elif to_fix or (run is not None and run.portal_notes):
         tone, headline = "todo", tr("h_todo", lang)
     elif command == "convert":
         tone, headline = "ok", tr("h_checked", lang)
@@ -364,8 +365,7 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         story.failure, story.todo = tr("fail_file_incomplete", lang), tr("do_feed_truncated", lang)
         story.technical = _hide_paths(" ; ".join(pb for src in incomplete for pb in src.problems)) or None
 
-    kept = run.kept_keys if run is not None else set()
-    story.cards = listing_cards(totals, kept, lang)
+    story.cards = cards
     story.omitted = totals.omitted_problems
     if run is not None and command in ("run", "plan") and (run.planned or run.kind in (RunKind.OK, RunKind.API)):
         story.changes_title = tr("changes_title_plan" if run.planned else "changes_title", lang)
@@ -381,7 +381,6 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
     story.chart = chart_svg(story.outcome_bars, tr("chart_title", lang))
 
     night = fmt_night(summary.started_at, lang)
-    to_fix = totals.rejected + sum(1 for c in story.cards if c.tone == "portal")
     online = run.live_after if run is not None and run.live_after is not None else totals.accepted
     if failed:
         what = failure_words(run, lang) if run is not None else tr("sf_feed_truncated", lang)
