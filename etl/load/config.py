@@ -45,6 +45,7 @@ class ApiSettings(_Closed):
     backoff_base: float = Field(0.5, ge=0, le=60, description="First retry delay in seconds; doubles each try, with full jitter.")
     backoff_max: float = Field(30.0, ge=0, le=600, description="Upper bound of one retry delay in seconds.")
     user_agent_product: str = Field("ClassifiedsEtl", pattern=r"^[^/\s]+$", description="First token of the User-Agent (your CRM name).")
+    visibility_lag: float = Field(60.0, ge=0, le=3600, description="Seconds after a write during which a look-up may not see it yet (AVIV processes asynchronously); an unanswered write is only judged from a look-up made later than this.")
 
     @property
     def effective_audience(self) -> str:
