@@ -45,8 +45,10 @@ def _name(page: Path) -> str:
 def _harness(page: Path, width: int, out: Path) -> Path:
     doc = page.read_text(encoding="utf-8")
     probe = ('<script>window.addEventListener("load",function(){var d=document.getElementById("f").contentDocument;'
-             'document.body.setAttribute("data-width",d.documentElement.scrollWidth+"x"+d.defaultView.innerWidth);'
-             '});</script>')
+             'var hidden=0;d.querySelectorAll(".scroll").forEach(function(e){hidden=Math.max(hidden,'
+             'e.scrollWidth-e.clientWidth);});'
+             'document.body.setAttribute("data-width",d.documentElement.scrollWidth+"x"+d.defaultView.innerWidth'
+             '+"x"+hidden);});</script>')
     path = out / f"{_name(page)}-{width}.harness.html"
     path.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe id="f" style="width:{width}px;'
                     f'height:{HEIGHT}px;border:0;display:block" srcdoc="{html.escape(doc, quote=True)}"></iframe>'
@@ -54,20 +56,21 @@ def _harness(page: Path, width: int, out: Path) -> Path:
     return path
 
 
-def render(exe: str, page: Path, width: int, out: Path) -> tuple[int, int, list[str], Path]:
-    """(document width, viewport width, console lines, screenshot) of ``page`` at ``width`` px."""
+def render(exe: str, page: Path, width: int, out: Path) -> tuple[int, int, int, list[str], Path]:
+    """(document width, viewport width, widest hidden part of a scrolling table, console lines,
+    screenshot) of ``page`` at ``width`` px."""
     harness = _harness(page, width, out)
     profile = out / f"profile-{_name(page)}-{width}"
     dom = subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", f"--window-size={max(width, 500)},{HEIGHT}",
                           "--enable-logging=stderr", "--v=0", "--dump-dom", harness.as_uri()],
                          capture_output=True, text=True, timeout=120)
-    m = re.search(r'data-width="(\d+)x(\d+)"', dom.stdout)
+    m = re.search(r'data-width="(\d+)x(\d+)x(\d+)"', dom.stdout)
     assert m, f"the page did not load: {dom.stderr[-2000:]}"
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     shot = out / f"{_name(page)}-{width}.png"
     subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{HEIGHT}",
                     f"--screenshot={shot}", harness.as_uri()], capture_output=True, timeout=120)
-    return int(m.group(1)), int(m.group(2)), console, shot
+    return int(m.group(1)), int(m.group(2)), int(m.group(3)), console, shot
 
 
 def _failed_run_reports(out: Path) -> dict[str, Path]:
@@ -108,9 +111,11 @@ def test_reports_fit_the_screen_and_the_console_stays_silent(pages: tuple[Path, 
     shots = out / "screenshots"
     shots.mkdir(exist_ok=True)
     for page in chosen:
-        doc_width, viewport, console, shot = render(exe, page, width, shots)
+        doc_width, viewport, hidden, console, shot = render(exe, page, width, shots)
         assert viewport == width, f"{page.name}: laid out at {viewport} px, not {width}"
         assert doc_width <= viewport, f"{_name(page)} overflows at {width} px: document {doc_width} px wide"
+        if width >= 1280:  # on a desktop the operator's table shows every column (on a phone it scrolls)
+            assert hidden == 0, f"{_name(page)}: {hidden} px of a table hidden at {width} px"
         assert console == [], f"{_name(page)}: console said {console}"
         assert shot.is_file() and shot.stat().st_size > 5_000
         print(f"screenshot: {shot}")
