@@ -95,8 +95,12 @@ def agency_file_names(agency_ids: Iterable[str], *, prefix: str = "report-",
     return names
 
 
+# What a spreadsheet reads as the start of a formula (CSV / formula injection).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def neutralise_formula(text: str) -> str:
     """Stop a spreadsheet from reading agency text as a formula (CSV injection)."""
-    if text and text[0] in "=+-@\t\r":
+    if text.startswith(FORMULA_LEADS):
         return "'" + text
     return text

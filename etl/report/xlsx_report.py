@@ -27,7 +27,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from etl.report.atomic import atomic_path
-from etl.report.i18n import Lang, fmt_date, fmt_duration, portal_name
+from etl.report.fmt import FORMULA_LEADS
+from etl.report.i18n import Lang, fmt_date, fmt_duration, portal_name, tr
 from etl.report.run_info import AgencyRun
 from etl.report.story import agency_label, problem_view
 from etl.report.summary import AgencyTotals, ConvertSummary
@@ -40,62 +41,10 @@ _TOTAL_FILL = PatternFill("solid", fgColor="D9E1F2")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 _MIN_WIDTH, _MAX_WIDTH, _WRAP_WIDTH = 8, 60, 50
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-
-_WORDS: dict[str, tuple[str, str]] = {
-    "summary": ("Synthèse", "Summary"),
-    "to_fix": ("À corriger", "To fix"),
-    "warnings": ("Avertissements", "Warnings"),
-    "sheet_published": ("Publiées", "Published"),
-    "removed": ("Supprimées", "Removed"),
-    "failed": ("Échecs d'envoi", "Failed transmissions"),
-    "title": ("Rapport de publication des annonces", "Listings publication report"),
-    "date": ("Date du traitement", "Run date"),
-    "duration": ("Durée", "Duration"),
-    "file": ("Fichier reçu", "File received"),
-    "incomplete": (" — INCOMPLET : aucune suppression ne sera faite", " — INCOMPLETE: nothing will be removed"),
-    "read_problem": ("Problème de lecture", "Read problem"),
-    "agency": ("Agence", "Agency"),
-    "status": ("État", "Status"),
-    "read": ("Annonces lues", "Listings read"),
-    "accepted": ("Acceptées", "Accepted"),
-    "rejected": ("Refusées", "Refused"),
-    "warned": ("Avec avertissements", "With warnings"),
-    "created": ("Créées", "Created"),
-    "updated": ("Modifiées", "Updated"),
-    "deleted": ("Supprimées", "Deleted"),
-    "failures": ("En échec", "Failed"),
-    "accepted_on": ("Acceptées {portal}", "Accepted {portal}"),
-    "reference": ("Référence", "Reference"),
-    "listing_title": ("Titre", "Title"),
-    "where": ("Fichier", "File"),
-    "line": ("Ligne", "Line"),
-    "decision": ("Décision", "Decision"),
-    "wrong": ("Ce qui ne va pas", "What is wrong"),
-    "value": ("Valeur lue", "Value read"),
-    "fix": ("Comment corriger", "How to fix"),
-    "code": ("Code", "Code"),
-    "operation": ("Opération", "Operation"),
-    "source_key": ("Clé source", "Source key"),
-    "detail": ("Réponse du portail", "Portal's answer"),
-    "refused": ("refusée", "refused"),
-    "kept": ("refusée, l'ancienne version reste en ligne", "refused, previous version stays online"),
-    "except": ("publiée, sauf sur {portal}", "published, except on {portal}"),
-    "published": ("publiée", "published"),
-    "op_created": ("mise en ligne", "put online"),
-    "op_updated": ("modifiée", "updated"),
-    "op_create": ("à mettre en ligne", "to put online"),
-    "op_update": ("à modifier", "to update"),
-    "op_delete": ("à retirer", "to remove"),
-    "op_deleted": ("retirée", "removed"),
-    "ok": ("terminé", "done"),
-    "fail": ("échec", "failed"),
-}
 
 
 def _w(key: str, lang: Lang, **kw: str) -> str:
-    fr, en = _WORDS[key]
-    return (en if lang == "en" else fr).format(**kw)
+    return tr(f"x_{key}", lang, **kw)
 
 
 def neutralise(value: str) -> bool:
