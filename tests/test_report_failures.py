@@ -44,9 +44,14 @@ def _summary(res) -> dict:
 
 def test_missing_feed(tmp_path: Path, sandbox, test_env) -> None:
     other = write_payloads(tmp_path / "other-feed.jsonl", feed("other", 2))
-    cfg = _cfg(tmp_path, sandbox, {"ag": tmp_path / "absent.jsonl", "other": other})
+    cfg = _cfg(tmp_path, sandbox, {"ag": tmp_path / "absent.jsonl", "other": other},
+               recipients={"ag": ["ag@example.test"], "other": ["other@example.test"]})
     res = _run(cfg)
     assert res.exit_code == 4
+    # only the agency that must act gets a message (no SMTP here: it waits in the outbox)
+    from etl.report.mail import read_message
+    (eml,) = list((tmp_path / "outbox").glob("*.eml"))
+    assert read_message(eml)["Subject"].startswith("ÉCHEC : fichier non reçu — Agence Ag, nuit du ")
     head = _headline(_page(res))
     assert head.startswith("fail ") and "n'a pas été reçu" in head and "éditeur de logiciel" in head
     assert "other-feed.jsonl" not in _page(res), "another agency's file shown as received"

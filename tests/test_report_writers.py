@@ -329,3 +329,28 @@ def test_plan_announces_what_would_be_sent(tmp_path: Path) -> None:
     s.add_load_counts("AG1", created=1)
     html = write_reports(s, tmp_path)["html"].read_text(encoding="utf-8")
     assert "À créer" in html and "rien n&#39;a été envoyé" in html
+
+
+def test_a_malformed_line_counts_for_the_agency_its_raw_value_names(tmp_path: Path) -> None:
+    from etl.issues import error as err
+    s = ConvertSummary()
+    s.add(make_outcome("AG1", 2, "R1", accepted=True))
+    s.add(Outcome(location=SourceLocation("Annonces.csv", 3, 2), key=None, reference="", accepted=False,
+                  issues=[err("E_LINE_MALFORMED", "Annonces.csv, ligne 3 : ligne mal formée.",
+                              value='"AG1"!#"R2"!#"vente"!#"apparte')]))
+    assert [a.agency_id for a in s.agencies] == ["AG1"] and s.agency("AG1").read == 2
+    html = write_reports(s, tmp_path)["html:AG1"].read_text(encoding="utf-8")
+    assert "R2" in html and "Ligne illisible dans le fichier" in html and "agence non identifiée" not in html
+
+
+def test_a_refused_listing_still_online_says_so(tmp_path: Path) -> None:
+    from etl.report.run_info import AgencyRun
+    s = ConvertSummary(command="run")
+    s.add(make_outcome("AG1", 2, "R1", accepted=False, issues=[price_missing()]))
+    s.add(make_outcome("AG1", 3, "R2", accepted=True))
+    s.runs["AG1"] = AgencyRun("AG1", live_before=2, kept_keys={"AG1-R1"})
+    html = write_reports(s, tmp_path)["html:AG1"].read_text(encoding="utf-8")
+    assert "Refusée — l&#39;ancienne version reste en ligne" in html
+    assert "1 refusée, à corriger (dont 1 reste en ligne dans sa version précédente)" in html
+    wb = load_workbook(tmp_path / "report-AG1.xlsx")
+    assert list(wb["À corriger"].iter_rows(values_only=True))[1][5] == "refusée, l'ancienne version reste en ligne"
