@@ -22,6 +22,7 @@ from etl.report.run_info import AgencyRun, Change, RunKind
 from etl.report.summary import AgencyTotals, ConvertSummary, ListingProblem, SourceInfo
 
 MAX_CHANGES_SHOWN = 200  # per kind of change; the workbook has them all
+MAX_CARDS_SHOWN = 300    # listings to fix on the page: an e-mail stays light; the workbook has them all
 TOP_REASONS = 5
 
 
@@ -365,8 +366,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         story.failure, story.todo = tr("fail_file_incomplete", lang), tr("do_feed_truncated", lang)
         story.technical = _hide_paths(" ; ".join(pb for src in incomplete for pb in src.problems)) or None
 
-    story.cards = cards
-    story.omitted = totals.omitted_problems
+    story.cards = cards[:MAX_CARDS_SHOWN]
+    story.omitted = totals.omitted_problems + max(0, len(cards) - MAX_CARDS_SHOWN)
     if run is not None and command in ("run", "plan") and (run.planned or run.kind in (RunKind.OK, RunKind.API)):
         story.changes_title = tr("changes_title_plan" if run.planned else "changes_title", lang)
         story.changes = _change_groups(run, lang)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -68,7 +69,11 @@ def write_reports(summary: ConvertSummary, out_dir: Path, *, hints: Mapping[str,
         aid = story.agency_id
         write_text(out_dir / html_files[aid], render_agency_html(story))
         paths[f"html:{aid}"] = out_dir / html_files[aid]
-        write_xlsx(summary, out_dir / xlsx_files[aid], [aid], lang=story.lang)
+        if len(ids) == 1 and story.lang == lang:  # one agency: its workbook is the run's
+            with atomic_path(out_dir / xlsx_files[aid]) as tmp:
+                shutil.copyfile(out_dir / XLSX_NAME, tmp)
+        else:
+            write_xlsx(summary, out_dir / xlsx_files[aid], [aid], lang=story.lang)
         paths[f"xlsx:{aid}"] = out_dir / xlsx_files[aid]
 
     summary.reports.update({"csv": CSV_NAME, "html": HTML_NAME, "xlsx": XLSX_NAME, "summary": SUMMARY_NAME})
