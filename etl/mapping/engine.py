@@ -54,7 +54,8 @@ class Mapped:
 class RecordScope:
     """Per-record state handed to builders: the body so far, issue collection, feed context."""
 
-    __slots__ = ("record", "body", "issues", "outputs", "feed", "spec_settings", "_labels", "_rule_to")
+    __slots__ = ("record", "body", "issues", "outputs", "feed", "spec_settings", "_labels", "_rule_to",
+                 "source_names")
 
     def __init__(self, record: SourceRecord, feed: FeedContext, settings: Mapping[str, Any],
                  labels: Callable[[str], str]) -> None:
@@ -66,6 +67,7 @@ class RecordScope:
         self.spec_settings = settings
         self._labels = labels
         self._rule_to = ""
+        self.source_names: Sequence[str] = ()  # the running builder's ``from`` names
 
     def label(self, name: str) -> str:
         return self._labels(name)
@@ -160,8 +162,19 @@ class CompiledMapping:
         self._labels = labels or (lambda name: name)
         self._tables = {name: {fold(k): v for k, v in rows.items()} for name, rows in spec.tables.items()}
         self._width = max(columns.values(), default=-1) + 1
+        default = frozenset(spec.blank) if spec.blank is not None else BLANK_MARKERS
+        self._default_blank = default | {""}
+        for name in spec.fields:
+            self._index(name, f"mapping {spec.mapping}, fields")
         self.source = ""
         self._run = self._generate()
+
+    def _blank(self, name: str) -> frozenset[str]:
+        """What "empty" looks like in this source field (always including "")."""
+        declared = self.spec.fields.get(name)
+        if declared is not None and declared.blank is not None:
+            return frozenset(declared.blank) | {""}
+        return self._default_blank
 
     # Helpers used at compile time only.
     def _index(self, name: str, where: str) -> int:
@@ -180,7 +193,8 @@ class CompiledMapping:
         n = len(ns)
         if cond.field is not None:
             i = self._index(cond.field, where)
-            present = f"(v[{i}] not in _blank)"  # "" and Poliris' 0 / 00/00/0000 are blank
+            ns[f"FB{n}"] = self._blank(cond.field)
+            present = f"(v[{i}] and v[{i}] not in FB{n})"  # "" and the field's blank markers (Poliris' 0…)
             value, normalise = f"v[{i}]", (lambda x: fold(x) if isinstance(x, str) else x)
             folded = f"_fold(v[{i}])"
         else:
@@ -214,7 +228,7 @@ class CompiledMapping:
         builders and conditions still being plain functions) makes it several
         times faster than a list of closures, which the convert budget needs.
         """
-        ns: dict[str, Any] = {"_set": set_path, "_fresh": fresh, "_blank": BLANK_MARKERS,
+        ns: dict[str, Any] = {"_set": set_path, "_fresh": fresh, "_placeholder": self._placeholder,
                               "_fold": fold, "_at_most": _at_most, "ConversionError": ConversionError,
                               "_NOROW": _NOROW, "_EMPTY": _EMPTY, "_none_if_empty": _none_if_empty}
         lines = ["def _apply(v, s):", "    body = s.body", "    out = s.outputs"]
@@ -225,15 +239,46 @@ class CompiledMapping:
         self.source = source
         return ns["_apply"]
 
-    @staticmethod
-    def _guarded(n: int, index: int, required: bool, inner: list[str]) -> list[str]:
+    def _guarded(self, n: int, rule: Rule, index: int, ns: dict[str, Any], where: str, inner: list[str],
+                 when: str | None) -> list[str]:
         """Run ``inner`` with ``raw`` = the source value when it is present; a required rule
-        reports a missing value instead. Optional rules also skip Poliris' blank markers."""
-        present = "raw" if required else "raw and raw not in _blank"
-        lines = [f"raw = v[{index}]", f"if {present}:"] + ["    " + line for line in inner]
-        if required:
+        reports a missing value instead. Optional rules also skip the field's blank markers
+        and drop its declared placeholders with a warning.
+
+        ``when`` (the rule's condition, inline) is tested inside, after the emptiness test, for
+        rules that say nothing about a missing value: most fields are empty, and a condition on
+        the body costs several lookups."""
+        name = rule.sources[0]
+        if rule.required:
+            lines = [f"raw = v[{index}]", "if raw:"] + ["    " + line for line in inner]
             lines += ["else:", f"    MISS{n}(s)"]
-        return lines
+            return lines if when is None else [f"if {when}:"] + ["    " + line for line in lines]
+        ns[f"BL{n}"] = self._blank(name)
+        # "raw and": most fields are empty, and a falsy test is cheaper than a set lookup.
+        test = f"raw and raw not in BL{n}"
+        if when is not None and not rule.warn_if_missing:
+            test, when = f"{test} and {when}", None
+        lines = [f"raw = v[{index}]", f"if {test}:"]
+        if check := self._placeholder_test(name, "raw", ns, where):
+            lines += [f"    if {check}:", f"        _placeholder(s, {name!r}, raw, TO{n})", "    else:"]
+            lines += ["        " + line for line in inner]
+        else:
+            lines += ["    " + line for line in inner]
+        if rule.warn_if_missing:
+            lines += ["else:", f"    MISS{n}(s)"]
+        return lines if when is None else [f"if {when}:"] + ["    " + line for line in lines]
+
+    def _placeholder_test(self, name: str, var: str, ns: dict[str, Any], where: str) -> str | None:
+        """An inline test "``var`` is one of this field's software defaults", or None when it has none."""
+        declared = self.spec.fields.get(name)
+        if declared is None or not declared.placeholders:
+            return None
+        key = f"PH{len(ns)}"
+        ns[key] = frozenset(declared.placeholders)
+        test = f"{var}.strip() in {key}"
+        if declared.placeholder_when is not None:
+            test += f" and {self._condition(declared.placeholder_when, where, ns)}"
+        return test
 
     def _emit(self, n: int, rule: Rule, ns: dict[str, Any]) -> list[str]:
         where = f"mapping {self.spec.mapping}, règle {n + 1} ({rule.to})"
@@ -242,12 +287,14 @@ class CompiledMapping:
         sources = rule.sources
         severity = Severity.ERROR if (rule.required or rule.invalid == "error") else Severity.WARNING
         labels = self._labels
-        missing_code = rule.code or "E_REQUIRED_MISSING"
+        missing_code = rule.code or ("E_REQUIRED_MISSING" if rule.required else "W_VALUE_MISSING")
+        missing_severity = Severity.ERROR if rule.required else Severity.WARNING
 
         def missing(scope: RecordScope) -> None:
             label = labels(sources[0]) if sources else None
-            msg = rule.message or f"Valeur obligatoire absente : renseignez {label or to}."
-            scope.issues.append(Issue(missing_code, msg, Severity.ERROR, label, to, ""))
+            msg = rule.message or (f"Valeur obligatoire absente : renseignez {label or to}." if rule.required
+                                   else f"Valeur absente : renseignez {label or to} si l'information existe.")
+            scope.issues.append(Issue(missing_code, msg, missing_severity, label, to, ""))
 
         def invalid(scope: RecordScope, raw: str, exc: ConversionError) -> None:
             label = labels(sources[0])
@@ -265,6 +312,7 @@ class CompiledMapping:
             chain = "body" + "".join(f".setdefault({k!r}, {{{{}}}})" for k in keys[:-1])
             scalar_target = f"{chain}[{keys[-1]!r}] = {{}}"
         body: list[str] = [f"# rule {n + 1}: {to}"]
+        when = self._condition(rule.when, where, ns) if rule.when is not None else None
 
         if rule.value is not None:
             ns[f"C{n}"] = rule.value
@@ -279,7 +327,7 @@ class CompiledMapping:
             ns[f"C{n}"], ns[f"M{n}"] = fn, {}
             # Converters are pure and return scalars, and a feed repeats most short values
             # ("3", "OUI", "75011", "2021"): a per-rule memo answers those with one dict lookup.
-            body += self._guarded(n, indexes[0], rule.required, [
+            body += self._guarded(n, rule, indexes[0], ns, where, when=when, inner=[
                 f"val = M{n}.get(raw, _NOROW)",
                 "if val is _NOROW:",
                 "    try:",
@@ -291,6 +339,7 @@ class CompiledMapping:
                 f"            M{n}[raw] = val",
                 "if val is not _NOROW:",
                 f"    {scalar_target.format('val')}"])
+            when = None
         elif rule.table is not None:
             rows = self._tables.get(rule.table)
             if rows is None:
@@ -315,39 +364,73 @@ class CompiledMapping:
             else:
                 find = f"T{n}.get(_fold(raw), _NOROW)"
             container = any(isinstance(x, (dict, list)) for x in table.values())
-            body += self._guarded(n, indexes[0], rule.required, [
+            body += self._guarded(n, rule, indexes[0], ns, where, when=when, inner=[
                 f"val = {find}",
                 "if val is _NOROW:",
                 f"    INV{n}(s, raw, ConversionError(f'« {{raw}} » n\\'est pas une valeur reconnue pour ce champ'))",
                 "elif val is not None:",
                 f"    {target.format('_fresh(val)') if container else scalar_target.format('val')}"])
+            when = None
         else:
             fn_b = BUILDERS.get(rule.build)  # type: ignore[arg-type]
             if fn_b is None:
                 raise MappingError(f"{where}: constructeur inconnu « {rule.build} »")
             ns[f"B{n}"] = fn_b
-            raws = ", ".join(f"v[{i}]" for i in indexes)
-            call = [f"s._rule_to = TO{n}",
+            args, prepare = [], []
+            for k, (name, i) in enumerate(zip(sources, indexes, strict=True)):
+                blank = self._blank(name)
+                if not blank >= BLANK_MARKERS:
+                    # Builders treat the converters' markers as blank (is_blank): they cannot see a 0
+                    # this field declares meaningful. Adding markers or placeholders is fine.
+                    raise MappingError(f"{where}: « {name} » redéfinit ses valeurs vides, un constructeur ne peut pas le lire")
+                check = self._placeholder_test(name, f"a{k}", ns, where)
+                if blank != self._default_blank or check:
+                    ns[f"BL{n}_{k}"] = blank
+                    prepare += [f"a{k} = v[{i}]", f"if a{k} in BL{n}_{k}:", f"    a{k} = ''"]
+                    if check:
+                        prepare += [f"elif {check}:", f"    _placeholder(s, {name!r}, a{k}, TO{n})", f"    a{k} = ''"]
+                    args.append(f"a{k}")
+                else:
+                    args.append(f"v[{i}]")
+            raws = ", ".join(args)
+            ns[f"SRC{n}"] = tuple(sources)
+            call = prepare + [f"s._rule_to = TO{n}", f"s.source_names = SRC{n}",
                     "try:",
                     f"    val = B{n}([{raws}], s)",
                     "except ConversionError as exc:",
                     f"    INV{n}(s, v[{indexes[0]}], exc)",
                     "else:",
-                    "    if val is not None:",
-                    f"        {target.format('val')}"]
-            if rule.required:
+                    "    if type(val) is dict:",  # a subtree merges into what earlier rules wrote
+                    f"        {target.format('val')}",
+                    "    elif val is not None:",
+                    f"        {scalar_target.format('val')}"]
+            if rule.required or rule.warn_if_missing:
                 call += ["    else:", f"        MISS{n}(s)"]
             if fn_b in EMPTY_IS_NOTHING:
                 # Most of a listing's fields are empty: skip the call (and its argument list) then.
                 any_filled = " or ".join(f"v[{i}]" for i in indexes)
-                call = [f"if {any_filled}:"] + ["    " + line for line in call]
-                if rule.required:
-                    call += ["else:", f"    MISS{n}(s)"]
+                if rule.required or rule.warn_if_missing:
+                    call = [f"if {any_filled}:"] + ["    " + line for line in call] + ["else:", f"    MISS{n}(s)"]
+                else:
+                    test = f"({any_filled}) and {when}" if when is not None else any_filled
+                    call, when = [f"if {test}:"] + ["    " + line for line in call], None
             body += call
 
-        if rule.when is not None:
-            body = [body[0], f"if {self._condition(rule.when, where, ns)}:"] + ["    " + line for line in body[1:]]
+        if when is not None:
+            body = [body[0], f"if {when}:"] + ["    " + line for line in body[1:]]
         return ["    " + line for line in body]
+
+    def _placeholder(self, scope: RecordScope, name: str, raw: str, to: str) -> None:
+        """A field's software default (``01/01/2000`` for a DPE date…): not a fact about the
+        property, so it is not sent; the report counts it (« valeur par défaut ignorée »)."""
+        label = self._labels(name)
+        if any(i.code == "W_PLACEHOLDER_IGNORED" and i.source_field == label for i in scope.issues):
+            return  # one line per field, however many rules read it
+        scope.issues.append(Issue(
+            "W_PLACEHOLDER_IGNORED",
+            f"{label} : « {raw} » est une valeur par défaut du logiciel, pas une donnée du bien "
+            "(valeur par défaut ignorée) ; laissez le champ vide ou renseignez la vraie valeur.",
+            Severity.WARNING, label, to, raw))
 
     def apply(self, record: SourceRecord, feed: FeedContext) -> Mapped:
         scope = RecordScope(record, feed, self.spec.settings, self._labels)

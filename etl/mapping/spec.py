@@ -54,6 +54,9 @@ class Rule(_Closed):
     invalid: Literal["error", "warning"] | None = None
     message: str | None = Field(default=None, description="French message when a required value is missing")
     code: str | None = None
+    # An optional value whose absence the agency should hear about (an empty headline): a warning
+    # with ``code`` and ``message``, the listing still goes out.
+    warn_if_missing: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> Rule:
@@ -76,6 +79,17 @@ class Rule(_Closed):
         return [self.from_] if isinstance(self.from_, str) else list(self.from_)
 
 
+class FieldSpec(_Closed):
+    """What one source field's values mean beyond their type, declared per field because it
+    differs from field to field (Poliris' ``0`` is "empty" in most fields but the ground floor
+    in field 24)."""
+
+    blank: list[str] | None = Field(default=None, description="values meaning 'empty' here (replaces the mapping's `blank`)")
+    placeholders: list[str] = Field(default=[], description="software defaults: dropped with W_PLACEHOLDER_IGNORED")
+    placeholder_when: Condition | None = Field(
+        default=None, description="the placeholders only count as such when this holds (e.g. a kitchen code on a parking lot)")
+
+
 class Identity(_Closed):
     source_system: str = "classifieds-etl"
     source_system_version: str | None = None  # None: this tool's version
@@ -90,4 +104,8 @@ class MappingSpec(_Closed):
     identity: Identity = Identity()
     tables: dict[str, dict[str, Any]] = {}
     settings: dict[str, Any] = {}
+    # Values meaning "empty" in every field that does not declare its own (``fields.<name>.blank``).
+    # None: the converters' defaults (Poliris' ``0``, ``00/00/0000``…).
+    blank: list[str] | None = None
+    fields: dict[str, FieldSpec] = {}
     rules: list[Rule]
