@@ -133,8 +133,10 @@ def soak(tmp_path: Path, store_url: str, *, kills: int, changes: int, seed: int,
         assert no_op == [], f"{len(no_op)} PUTs re-sent a body the API already held"
         seq = sb.last_seq()
         proc = _start(cfg)
-        proc.communicate(timeout=120)
-        assert proc.returncode == 0 and sb.requests(since=seq) == [], "a further night sent requests"
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        extra = [(r["kind"], r["method"], r["path"], r["status"]) for r in sb.requests(since=seq)]
+        assert extra == [], f"a further night sent requests: {extra}\n{err}"
         n.update(requests=len(calls), faults=len(faults), fault_kinds=sorted(set(faults)), no_op_puts=0,
                  duplicates=0, listings=len(expected))
         return n

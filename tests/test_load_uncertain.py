@@ -61,7 +61,7 @@ def test_put_killed_in_flight_is_looked_up_and_reverted_when_the_feed_goes_back(
         write_payloads(feed_path, _night_b(night_a))
         sb.set_faults(latency_ms=1500, methods=["PUT"])
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while _pending(store_url, "update") < 5:
             assert time.monotonic() < deadline and proc.poll() is None, "the PUTs never left"
             time.sleep(0.02)
@@ -232,7 +232,7 @@ def test_killed_first_import_leaves_only_what_was_sent_to_look_up(tmp_path: Path
         env = {**os.environ, **TEST_ENV}
         cmd = [sys.executable, "-m", "etl.load", "run", "--config", str(cfg)]
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while not sb.requests(kind="api"):
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.02)
@@ -252,3 +252,37 @@ def test_killed_first_import_leaves_only_what_was_sent_to_look_up(tmp_path: Path
         lookups = [r for r in sb.requests(since=seq, kind="api") if r["method"] == "GET"]
         assert len(lookups) <= 2 * pending  # one look-up each, one more after AVIV's lag at most
         assert len(sb.classifieds()) == 120 and no_op_puts(sb) == []
+
+
+def test_token_refused_mid_apply_stops_sending_and_the_next_run_finishes(tmp_path: Path, store_url: str) -> None:
+    with running_sandbox() as sb:
+        night = feed("ag", 40)
+        feed_path = write_payloads(tmp_path / "ag.jsonl", night)
+        cfg = write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": feed_path},
+                           state_url=store_url, rate_limit=40, concurrency=2, max_attempts=2)
+        env = {**os.environ, **TEST_ENV}
+        cmd = [sys.executable, "-m", "etl.load", "run", "--config", str(cfg)]
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while len(sb.requests(kind="api")) < 5:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.01)
+        # every token issued so far stops working, and the token endpoint now fails
+        sb.set_faults(include_token_endpoint=True,
+                      script=[{"action": "error", "status": 503, "path_regex": "/oauth/token"}] * 10)
+        sb.expire_tokens()
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1, err
+        assert "authentification impossible" in err and "never awaited" not in err and "Traceback" not in err
+        posts = [r["status"] for r in sb.requests(kind="api") if r["method"] == "POST"]
+        first_refusal = posts.index(401)
+        assert 5 <= posts.count(202) < 40
+        # after the refusal, only what was already in flight (concurrency 2) reached the API
+        assert len(posts) - first_refusal <= 2, (posts, err)
+        assert "demo-secret" not in err + out
+
+        sb.clear_faults()
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert len(sb.classifieds()) == 40 and no_op_puts(sb) == []
+        assert_state_equals_sandbox(store_url, "ag", sb, {o.key.source_key for o in night})

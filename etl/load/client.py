@@ -260,16 +260,18 @@ class AvivClient:
         result: ApiResult | None = None
         while attempt < self.settings.max_attempts:
             attempt += 1
-            token = await self.tokens.get(creds)
             tp = traceparent(trace_id)
-            h = {"Authorization": f"Bearer {token.access_token}", "traceparent": tp}
-            if content is not None:
-                h["Content-Type"] = "application/json"
-            if headers:
-                h.update(headers)
             delay: float | None = None
             async with self._sem:
                 await self.limiter.acquire()
+                # the token is taken at the last moment: a request queued behind a refresh uses the new
+                # token, and one queued behind a refusal is never sent
+                token = await self.tokens.get(creds)
+                h = {"Authorization": f"Bearer {token.access_token}", "traceparent": tp}
+                if content is not None:
+                    h["Content-Type"] = "application/json"
+                if headers:
+                    h.update(headers)
                 if on_send is not None:
                     on_send(tp)
                     on_send = None

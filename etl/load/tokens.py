@@ -107,6 +107,9 @@ class TokenProvider:
         self.audience = audience
         self._fetch = fetch
         self._locks: dict[str, asyncio.Lock] = {}
+        # A refusal holds for the rest of the run: the requests queued behind it stop at once
+        # instead of each asking again (and sending once the token server gives in).
+        self._refused: dict[str, AuthError] = {}
         self.requests = 0  # token requests made by this provider (for the run summary and tests)
 
     async def get(self, creds: ResolvedCredentials) -> Token:
@@ -116,10 +119,16 @@ class TokenProvider:
             return tok
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
+            if key in self._refused:
+                raise self._refused[key]
             tok = self.store.get(key)
             if tok is None:
                 self.requests += 1
-                tok = await self._fetch(creds)
+                try:
+                    tok = await self._fetch(creds)
+                except AuthError as exc:
+                    self._refused[key] = exc
+                    raise
                 self.store.put(key, tok)
             return tok
 
