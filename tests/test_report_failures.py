@@ -13,7 +13,6 @@ import pytest
 from test_load_helpers import accepted, feed, sandbox, test_env, write_payloads  # noqa: F401  (fixtures)
 from test_report_helpers import write_report_config
 
-from etl.cli import main
 from etl.load.config import load_config
 from etl.load.runner import RunOptions, run
 from etl.log import RunLog
@@ -173,13 +172,15 @@ def test_dry_run_writes_the_reports_of_what_it_would_do(tmp_path: Path, sandbox,
     assert sandbox.requests(kind="api") == []
 
 
-def test_unwritable_out_is_exit_2_with_a_message(tmp_path: Path, sandbox, test_env,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_out_is_exit_2_with_a_message(tmp_path: Path, sandbox, test_env) -> None:
+    from etl.cli import build_parser
     cfg = _cfg(tmp_path, sandbox, {"ag": write_payloads(tmp_path / "ag.jsonl", feed("ag", 2))})
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    code = main(["run", "--config", str(cfg.path), "--out", str(blocker / "reports")])
-    err = capsys.readouterr().err
+    args = build_parser().parse_args(["run", "--config", str(cfg.path), "--out", str(blocker / "reports")])
+    out, errs = io.StringIO(), io.StringIO()
+    code = args.func(args, out, errs)
+    err = errs.getvalue()
     assert code == 2 and "dossier de sortie inutilisable" in err and "Traceback" not in err
     assert sandbox.requests(kind="api") == [], "nothing is sent when the reports cannot be written"
 

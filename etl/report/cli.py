@@ -20,7 +20,8 @@ def add_parser(subparsers: Any) -> None:
     s.set_defaults(func=cmd_send)
 
 
-def cmd_send(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def cmd_send(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # looked up now: tests and callers may swap them
     from etl.load.config import ConfigError, load_config
     from etl.report.mail import Outbox, deliver
 
