@@ -41,6 +41,10 @@ def wait_visible(api: Api, cid: str, timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
+def test_the_default_sandbox_lags_about_a_second() -> None:
+    assert SandboxConfig().processing.visibility_delay_s == 1.0
+
+
 def test_during_the_lag_every_look_up_misses_the_new_classified(api) -> None:
     cid = api.create(example("VL-1"))
     missing = api.get(cid)

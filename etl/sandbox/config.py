@@ -67,7 +67,7 @@ class ProcessingConfig(_Closed):
     # statuses) do not find the new classified: AVIV stores it asynchronously, so a client that
     # looks for what it has just created may not find it yet. Writes by id and the duplicate check
     # see it at once. 0: visible as soon as the 202 is sent.
-    visibility_delay_s: float = Field(0.0, ge=0)
+    visibility_delay_s: float = Field(1.0, ge=0)
     # The 202 of POST and PUT carries ``ETag: "<revision>"`` (the revision after the write). The
     # spec declares ETag on GET only; False gives a sandbox that sends exactly what the spec says.
     etag_on_write: bool = True
