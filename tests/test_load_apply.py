@@ -245,6 +245,7 @@ def test_status_command_records_the_latest_publication_status(tmp_path: Path, sa
     from etl.load.cli import cmd_status
     cfg, _ = _setup(tmp_path, sandbox, feed("ag", 4))
     assert run(cfg).exit_code == 0
+    sandbox.complete_pending()  # status runs later than AVIV's processing lag
     out, err = io.StringIO(), io.StringIO()
     args = argparse.Namespace(config=cfg.path, agency=None, state=None, log_format="json")
     assert cmd_status(args, out, err) == 0

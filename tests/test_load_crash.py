@@ -156,8 +156,9 @@ def test_sigkills_under_faults_with_changing_feeds_never_duplicate_lose_or_leave
 
 def test_second_concurrent_run_of_an_agency_exits_and_sends_nothing(tmp_path: Path, store_url: str) -> None:
     with running_sandbox() as sb:
-        sb.set_faults(latency_ms=400)
-        feed_path = write_payloads(tmp_path / "ag.jsonl", feed("ag", 30))
+        # long enough that the first run is still applying when the second has started (even on a busy CI)
+        sb.set_faults(latency_ms=600)
+        feed_path = write_payloads(tmp_path / "ag.jsonl", feed("ag", 40))
         cfg = write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": feed_path},
                            state_url=store_url, concurrency=2)
         seq = sb.last_seq()
@@ -171,4 +172,4 @@ def test_second_concurrent_run_of_an_agency_exits_and_sends_nothing(tmp_path: Pa
         assert second.returncode == 3
         assert "déjà en cours" in err2 + out2 and f"pid {first.pid}" in err2 + out2
         posts = [r for r in sb.requests(since=seq, kind="api") if r["method"] == "POST"]
-        assert len(posts) == 30 and len(sb.classifieds(with_body=True)) == 30
+        assert len(posts) == 40 and len(sb.classifieds(with_body=True)) == 40
