@@ -24,6 +24,7 @@ from etl.report.summary import AgencyTotals, ConvertSummary, ListingProblem, Sou
 MAX_CHANGES_SHOWN = 200  # per kind of change; the workbook has them all
 MAX_CARDS_SHOWN = 300    # listings to fix on the page: an e-mail stays light; the workbook has them all
 TOP_REASONS = 5
+MAX_VALUE_SHOWN = 120    # characters of a value on the page (the workbook has 300)
 
 
 @dataclass(slots=True)
@@ -128,7 +129,10 @@ def problem_view(issue: Issue, lang: Lang) -> ProblemView:
     # French: the issue's own sentence, which names the field, the value and the fix.
     # English: the code's general fix (the specific sentence exists only in French).
     fix = _specific_fix(issue.message) if lang == "fr" else text.fix(lang)
-    return ProblemView(wrong, issue.value, fix, issue.code, issue.is_error)
+    value = issue.value
+    if value is not None and len(value) > MAX_VALUE_SHOWN:  # a whole raw line: its start is enough to find it
+        value = value[:MAX_VALUE_SHOWN] + "…"
+    return ProblemView(wrong, value, fix, issue.code, issue.is_error)
 
 
 def _card(p: ListingProblem, totals: AgencyTotals, kept: set[str], lang: Lang) -> ListingCard:
