@@ -30,7 +30,7 @@ def _start(cfg: Path, *extra: str) -> subprocess.Popen:
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_first_api_request(sb, seq: int, proc: subprocess.Popen, timeout: float = 30) -> bool:
+def _wait_first_api_request(sb, seq: int, proc: subprocess.Popen, timeout: float = 120) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if sb.requests(since=seq, kind="api"):
