@@ -181,10 +181,18 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
     try:
         if ops:
             log.start_progress(f"{agency.id}", len(ops))
-            by_key.update((r.source_key, r) for r in await applier.apply(ops))
-            log.end_progress()
+            try:
+                by_key.update((r.source_key, r) for r in await applier.apply(ops))
+            finally:
+                log.end_progress()
         # what stayed in doubt, tonight's or an earlier run's: look it up once AVIV's lag has passed
-        by_key.update((r.source_key, r) for r in await applier.settle(p.deferred))
+        settled = await applier.settle(p.deferred)
+        if settled:
+            left = sum(1 for r in settled if r.result == UNKNOWN)
+            log.event("settled", f"{len(settled)} annonces d'issue incertaine relues après le délai de traitement "
+                      f"d'AVIV : {len(settled) - left} réglées, {left} encore incertaines", agency=agency.id,
+                      settled=len(settled) - left, in_doubt=left)
+        by_key.update((r.source_key, r) for r in settled)
     finally:
         res.results = list(by_key.values())
         store.touch_seen(agency.id, p.seen_keys, res.run_id or 0)
