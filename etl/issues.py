@@ -58,4 +58,17 @@ HINTS: dict[str, str] = {
                        "des photos de l'agence.",
     "E_SCHEMA_TOO_LONG": "Texte trop long pour AVIV : raccourcissez la valeur signalée.",
     "E_SCHEMA_EXTRA": "Donnée refusée par AVIV : retirez-la.",
+    "W_PLACEHOLDER_IGNORED": "Valeur par défaut ignorée : votre logiciel a écrit une valeur par défaut (0, 01/01/2000…) "
+                             "au lieu de laisser le champ vide ; elle n'est pas publiée. Laissez le champ vide ou "
+                             "renseignez la vraie valeur.",
+    "W_GPS_INVALID": "Coordonnées GPS non publiées (illisibles, hors du pays ou loin du code postal) : corrigez-les.",
+    "W_HEATING_CODE_NONSTANDARD": "Code de chauffage non standard émis par le logiciel d'envoi : signalez-le à "
+                                  "l'éditeur du logiciel.",
+    "W_DPE_VERSION_DATE_MISMATCH": "Version du DPE incohérente avec sa date (méthode 2021 depuis le 1er juillet 2021) : "
+                                   "corrigez la version ou la date.",
+    "W_FEES_UNDISCLOSED": "Honoraires à la charge de l'acquéreur sans montant ni pourcentage : l'affichage des "
+                          "honoraires est obligatoire (loi Alur), renseignez-les.",
+    "W_HEADLINE_MISSING": "Titre de l'annonce absent : renseignez le libellé (champ 20).",
+    "W_TEXT_HTML": "Code HTML retiré d'un texte : Poliris n'accepte que <BR> ; écrivez les accents et symboles "
+                   "tels quels dans votre logiciel.",
 }

@@ -95,8 +95,8 @@ def test_heating_flags_decompose_into_method_emitter_and_energy(mapping):
     m = apply(mapping, {33: "4736"})  # collectif + gaz + radiateur
     assert m.body["data"]["energy"]["energyType"] == {
         "heatForm": {"radiator": True}, "energySource": {"gas": True}, "heatMethod": "CENTRAL"}
-    bad = apply(mapping, {33: "12288"})  # collectif + individuel
-    assert "W_VALUE_IGNORED" in codes(bad)
+    bad = apply(mapping, {33: "12288"})  # collectif + individuel: not in the Poliris table
+    assert "W_HEATING_CODE_NONSTANDARD" in codes(bad) and "energy" not in bad.body["data"]
 
 
 def test_photos_follow_rank_order_across_the_gaps_with_their_captions(mapping):
@@ -135,10 +135,12 @@ def test_fees_are_written_as_the_alur_sentence(mapping):
 
 
 def test_dpe_blank_and_letters(mapping):
-    m = apply(mapping, {176: "182", 177: "D", 178: "38", 179: "E", 324: "14/02/2025", 325: "DPE_v07-2021", 328: "2021"})
+    m = apply(mapping, {176: "182", 177: "D", 178: "38", 179: "E", 324: "14/02/2025", 325: "DPE_v07-2021",
+                        326: "1200", 327: "1700", 328: "2021"})
     cert = m.body["data"]["energy"]["countrySpecific"]["fr"]["energyCertificate"]
     assert cert == {"certificateType": "DPE_V07_2021", "efficiencyClass": "D", "GHGEmissionClass": "E",
                     "overallEnergyNeed": 182, "GHGEmission": 38, "releaseDate": "2025-02-14",
+                    "energyConsumptionCostMin": 1200, "energyConsumptionCostMax": 1700,
                     "dateOfConsumptionCostEstimation": "2021-01-01"}
     assert apply(mapping, {177: "VI", 179: "VI"}).body["data"]["energy"]["countrySpecific"]["fr"][
         "energyCertificate"] == {"certificateType": "EMPTY"}

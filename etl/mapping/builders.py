@@ -9,6 +9,7 @@ problems through ``scope.warn`` / ``scope.fail`` or by raising
 
 from __future__ import annotations
 
+import html
 import re
 import zlib
 from functools import lru_cache
@@ -27,6 +28,7 @@ from etl.mapping.converters import (
     number,
     year_date,
 )
+from etl.mapping import geo_fr
 from etl.mapping.engine import RecordScope, builder, get_path
 
 # --- location ----------------------------------------------------------------------------------
@@ -45,25 +47,52 @@ def address(raws: Sequence[str], scope: RecordScope) -> dict[str, str]:
 
 @builder("geo_point")
 def geo_point(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
-    """Latitude + longitude → GeoJSON Point, longitude first (RFC 7946)."""
+    """Latitude + longitude → GeoJSON Point, longitude first (RFC 7946).
+
+    A point is published only when it is plausible: no zero coordinate (software write
+    ``0.000000`` for "unknown"), inside the country's bounds, and within ``SLACK_KM`` of the
+    postcode's département, so a wrong pin never outranks the address SeLoger geocodes."""
     lat_raw, lon_raw = raws[0], raws[1]
     if is_blank(lat_raw) and is_blank(lon_raw):
         return None
+    seen = f"{lat_raw};{lon_raw}"
     try:
         lat, lon = float(number(lat_raw)), float(number(lon_raw))
     except ConversionError:
         scope.warn("W_GPS_INVALID", f"Coordonnées GPS illisibles ({lat_raw} ; {lon_raw}) : elles sont ignorées.",
-                   source=scope.spec_settings.get("latitude_field", "latitude"), value=f"{lat_raw};{lon_raw}")
+                   source="latitude", value=seen)
+        return None
+    if lat == 0 or lon == 0:
+        scope.warn("W_PLACEHOLDER_IGNORED",
+                   f"Coordonnées GPS ({lat_raw} ; {lon_raw}) : une coordonnée à 0 est une valeur par défaut du "
+                   "logiciel, pas la position du bien (valeur par défaut ignorée) ; renseignez les deux "
+                   "coordonnées ou aucune.", source="latitude", value=seen)
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         scope.warn("W_GPS_INVALID", f"Coordonnées GPS hors limites ({lat_raw} ; {lon_raw}) : elles sont ignorées.",
-                   value=f"{lat_raw};{lon_raw}")
+                   source="latitude", value=seen)
         return None
     # Metropolitan France spans lat 41-52, lon -5.5-10: a swapped pair is a common export bug.
     if 41 <= lon <= 52 and -5.5 <= lat <= 10 and not (41 <= lat <= 52):
         scope.warn("W_GPS_SWAPPED", "Latitude et longitude semblent inversées : elles ont été remises dans l'ordre.",
-                   value=f"{lat_raw};{lon_raw}")
+                   source="latitude", value=seen)
         lat, lon = lon, lat
+    location = get_path(scope.body, ("data", "location")) or {}
+    country, postcode = location.get("country") or "", location.get("postalcode") or ""
+    code = geo_fr.department(postcode) if country in ("FRA", "MCO", "") else None
+    if code is not None:
+        off = geo_fr.km_from_department(lat, lon, code)
+        if off > geo_fr.SLACK_KM:
+            scope.warn("W_GPS_INVALID",
+                       f"Coordonnées GPS ({lat_raw} ; {lon_raw}) à environ {off:.0f} km du département {code} du "
+                       f"code postal {postcode} : elles sont ignorées ; corrigez-les (ou le code postal).",
+                       source="latitude", value=seen)
+            return None
+    elif geo_fr.in_country(lat, lon, country) is False:
+        scope.warn("W_GPS_INVALID",
+                   f"Coordonnées GPS ({lat_raw} ; {lon_raw}) hors du pays de l'annonce ({country}) : elles sont ignorées.",
+                   source="latitude", value=seen)
+        return None
     return {"type": "Point", "coordinates": [lon, lat]}
 
 
@@ -74,6 +103,12 @@ _HEAT_ENERGY = {512: "gas", 1024: "oil", 2048: "electric"}
 _HEAT_METHOD = {4096: "CENTRAL", 8192: "INDIVIDUAL"}
 
 
+# Every value the Poliris table lists (codes.md §6.3): 47 heating sums and 3 air-conditioning ones.
+_HEATING_CODES = frozenset(
+    energy + emitter + method for energy in (0, 512, 1024, 2048) for emitter in (0, 128, 256, 384)
+    for method in (0, 4096, 8192)) - {0} | {16384, 20480, 24576}
+
+
 @builder("heating")
 def heating(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
     """Poliris field 33: a sum of flags (emitter 128/256, energy 512/1024/2048, distribution
@@ -81,21 +116,24 @@ def heating(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
     raw = raws[0]
     if is_blank(raw):
         return None
-    code = integer(raw)
-    if code <= 0 or code & ~0x7F80:
-        raise ConversionError(f"code de chauffage « {raw} » non documenté (somme de 128, 256, 512, 1024, 2048, 4096, 8192, 16384)")
+    try:
+        code = integer(raw)
+    except ConversionError:
+        code = -1
+    if code not in _HEATING_CODES:
+        # Not a typo of the agency: the sending software writes its own code in field 33.
+        scope.warn("W_HEATING_CODE_NONSTANDARD",
+                   f"{scope.label('heating_type')} : le logiciel d'envoi émet le code de chauffage non standard "
+                   f"« {raw.strip()} », absent de la table Poliris (sommes de 128, 256, 512, 1024, 2048, 4096, "
+                   "8192, 16384) : le chauffage n'est pas publié ; signalez-le à l'éditeur du logiciel.",
+                   source="heating_type", value=raw)
+        return None
     out: dict[str, Any] = {}
     if emitter := _HEAT_EMITTER.get(code & 384):
         out["heatForm"] = dict(emitter)
-    energy = code & (512 | 1024 | 2048)
-    if energy:
-        if energy not in _HEAT_ENERGY:
-            raise ConversionError(f"code de chauffage « {raw} » combine plusieurs énergies")
+    if energy := code & (512 | 1024 | 2048):
         out["energySource"] = {_HEAT_ENERGY[energy]: True}
-    method = code & (4096 | 8192)
-    if method:
-        if method not in _HEAT_METHOD:
-            raise ConversionError(f"code de chauffage « {raw} » est à la fois collectif et individuel")
+    if method := code & (4096 | 8192):
         out["heatMethod"] = _HEAT_METHOD[method]
     if code & 16384:
         out.setdefault("heatForm", {})["air"] = True
@@ -106,12 +144,25 @@ def heating(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
 _DPE_VERSIONS = {"dpe_v07-2021": "DPE_V07_2021", "dpe_v01-2011": "DPE_V01_2011",
                  "dpe_v07_2021": "DPE_V07_2021", "dpe_v01_2011": "DPE_V01_2011"}
 _LETTERS = frozenset("ABCDEFG")
+_DPE_REFORM = "2021-07-01"  # DPEs made from this day follow the 2021 method
+
+
+def _placeholder_dropped(scope: RecordScope, source: str, raw: str, what: str) -> None:
+    scope.warn("W_PLACEHOLDER_IGNORED",
+               f"{scope.label(source)} : « {raw.strip()} » {what} est une valeur par défaut du logiciel, pas une "
+               "donnée du bien (valeur par défaut ignorée) ; laissez le champ vide ou renseignez le DPE complet.",
+               source=source, value=raw)
 
 
 @builder("energy_certificate")
 def energy_certificate(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
-    """DPE/GES (Poliris 176-179, 324-328) → ``energy.countrySpecific.fr.energyCertificate``."""
-    (energy_raw, energy_class, ghg_raw, ghg_class, dpe_date, version, cost_min, cost_max, cost_year) = raws
+    """DPE/GES (Poliris 176-179, 324-328, 334) → ``energy.countrySpecific.fr.energyCertificate``.
+
+    Declared placeholders (a DPE dated 01/01/2000…) arrive empty. What only the whole certificate
+    tells is dropped here: a GES letter or a DPE version with no energy class, no figure and no
+    date behind it is a software default, not a DPE."""
+    (energy_raw, energy_class, ghg_raw, ghg_class, dpe_date, version, cost_min, cost_max, cost_year,
+     final_raw) = raws
     energy_class, ghg_class = energy_class.strip().upper(), ghg_class.strip().upper()
     cert: dict[str, Any] = {}
     if energy_class in ("VI",) or ghg_class in ("VI",):
@@ -147,15 +198,58 @@ def energy_certificate(raws: Sequence[str], scope: RecordScope) -> dict[str, Any
                 cert[key] = conv(raw)
             except ConversionError as exc:
                 scope.warn("W_VALUE_IGNORED", f"DPE : {exc} ; la valeur est ignorée.", value=raw)
+    if not is_blank(final_raw):
+        _final_consumption(final_raw, cert, scope)
+    substance = ("efficiencyClass", "overallEnergyNeed", "GHGEmission", "releaseDate", "energyConsumptionCostMin",
+                 "energyConsumptionCostMax", "finalConsumption")
+    if not any(k in cert for k in substance):
+        # Nothing behind a lone GES letter or version: the software's defaults, not a DPE.
+        if "GHGEmissionClass" in cert:
+            _placeholder_dropped(scope, "ghg_class", ghg_class, "sans classe énergie, valeur ni date de DPE")
+        if "certificateType" in cert:
+            _placeholder_dropped(scope, "dpe_version", version, "sans classe, valeur ni date de DPE")
+        return None
+    if "dateOfConsumptionCostEstimation" in cert and "energyConsumptionCostMin" not in cert \
+            and "energyConsumptionCostMax" not in cert:
+        del cert["dateOfConsumptionCostEstimation"]  # the reference year of costs that are not given
+    release = cert.get("releaseDate")
+    if release and cert.get("certificateType") in ("DPE_V01_2011", "DPE_V07_2021"):
+        made_2021 = release >= _DPE_REFORM
+        if made_2021 != (cert["certificateType"] == "DPE_V07_2021"):
+            said = "DPE_v01-2011" if made_2021 else "DPE_v07-2021"
+            rule = "après le 1er juillet 2021 suit" if made_2021 else "avant le 1er juillet 2021 suit"
+            method = "la méthode 2021 (DPE_v07-2021)" if made_2021 else "la méthode 2011 (DPE_v01-2011)"
+            scope.warn("W_DPE_VERSION_DATE_MISMATCH",
+                       f"{scope.label('dpe_version')} : « {said} » ne correspond pas à la date du DPE "
+                       f"({dpe_date.strip()}) : un DPE réalisé {rule} {method} ; corrigez la version ou la date.",
+                       source="dpe_version", value=f"{version.strip()} ; {dpe_date.strip()}")
     if "certificateType" not in cert and cert.get("efficiencyClass"):
         # The July 2021 reform: a DPE made from that date is a "v07-2021" one.
-        release = cert.get("releaseDate")
-        cert["certificateType"] = "DPE_V01_2011" if release and release < "2021-07-01" else "DPE_V07_2021"
+        cert["certificateType"] = "DPE_V01_2011" if release and release < _DPE_REFORM else "DPE_V07_2021"
     lo, hi = cert.get("energyConsumptionCostMin"), cert.get("energyConsumptionCostMax")
     if lo is not None and hi is not None and lo > hi:
         scope.warn("W_DPE_COSTS_SWAPPED", f"DPE : coût minimum ({lo}) supérieur au coût maximum ({hi}) : valeurs inversées.")
         cert["energyConsumptionCostMin"], cert["energyConsumptionCostMax"] = hi, lo
-    return cert or None
+    return cert
+
+
+def _final_consumption(raw: str, cert: dict[str, Any], scope: RecordScope) -> None:
+    """Field 334 (4.12 exports, undocumented): final energy use, kWh/m²/year, an integer for AVIV.
+    Final energy never exceeds primary energy (field 176): a larger figure is not this fact."""
+    try:
+        final = amount(raw)
+    except ConversionError as exc:
+        scope.warn("W_VALUE_IGNORED", f"DPE, consommation d'énergie finale : {exc} ; la valeur est ignorée.",
+                   source="field_334", value=raw)
+        return
+    primary = cert.get("overallEnergyNeed")
+    if primary is not None and final > primary:
+        scope.warn("W_VALUE_IGNORED",
+                   f"DPE : consommation d'énergie finale ({raw.strip()}, champ 334) supérieure à la consommation "
+                   f"d'énergie primaire ({primary}, champ 176), ce qui est impossible : elle est ignorée.",
+                   source="field_334", value=raw)
+        return
+    cert["finalConsumption"] = int(round(final))
 
 
 # --- structure ---------------------------------------------------------------------------------
@@ -203,29 +297,59 @@ def _money(value: float | int) -> str:
     return (text[:-3] if text.endswith(",00") else text) + " €"
 
 
+def _yes_no(raw: str) -> bool | None:
+    """OUI/NON, or None when empty or unreadable (a flag that says nothing)."""
+    if is_blank(raw):
+        return None
+    try:
+        return boolean(raw)
+    except ConversionError:
+        return None
+
+
+def _round2(value: float | int) -> float | int:
+    return round(value, 2) if isinstance(value, float) else value
+
+
 @builder("rent")
 def rent(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
-    """Poliris field 11 for rentals is the rent charges included (4.09); 23 is the charges.
-    AVIV wants ``baseRent`` excluding charges and ``totalRent`` including them."""
-    price_raw, charges_raw = raws[0], raws[1]
-    if is_blank(price_raw):
+    """Poliris field 11 for rentals is the rent charges included (4.09) unless field 13 (« Loyer CC »)
+    says NON; 23 is the monthly charges. AVIV wants ``baseRent`` excluding charges and ``totalRent``
+    including them. A rent given only per year (202, charges included when 207 says OUI, 203 the
+    yearly charges) is sent as a yearly ``baseRent`` with ``priceTimeUnit: YEAR``: AVIV's
+    ``baseRentPerYear`` is a discounted figure *beside* a yearly ``baseRent``, which Poliris has not.
+    Field 14 / 208 (« HT ») OUI → the amounts exclude VAT."""
+    (price_raw, charges_raw, cc_raw, ht_raw, year_raw, year_charges_raw, year_cc_raw, year_ht_raw) = raws
+    if not is_blank(price_raw):
+        total, unit, charges_in, excl_vat = amount(price_raw), "MONTH", _yes_no(cc_raw), _yes_no(ht_raw)
+        charges_raw_used, charges_field = charges_raw, "charges"
+    elif not is_blank(year_raw):
+        total, unit, charges_in, excl_vat = amount(year_raw), "YEAR", _yes_no(year_cc_raw), _yes_no(year_ht_raw)
+        charges_raw_used, charges_field = year_charges_raw, "annual_charges_total"
+        if charges_in is not True:
+            charges_raw_used = ""  # 202 without charges: nothing to subtract
+    else:
         return None
-    total = amount(price_raw)
-    out: dict[str, Any] = {"priceTimeUnit": "MONTH"}
+    out: dict[str, Any] = {"priceTimeUnit": unit}
     charges = None
-    if not is_blank(charges_raw):
+    if not is_blank(charges_raw_used):
         try:
-            charges = amount(charges_raw)
+            charges = amount(charges_raw_used)
         except ConversionError as exc:
-            scope.warn("W_VALUE_IGNORED", f"{scope.label('charges')} : {exc} ; la valeur est ignorée.",
-                       source="charges", value=charges_raw)
-    if charges is not None and charges < total:
-        base = total - charges
-        out["baseRent"] = {"amount": round(base, 2) if isinstance(base, float) else base}
-        out["totalRent"] = {"amount": total}
+            scope.warn("W_VALUE_IGNORED", f"{scope.label(charges_field)} : {exc} ; la valeur est ignorée.",
+                       source=charges_field, value=charges_raw_used)
+    vat = {"isVatIncluded": False} if excl_vat else {}
+    if charges is not None and charges_in is False and unit == "MONTH":
+        # « Loyer CC » NON: field 11 is the rent without charges; the charges come on top.
+        out["baseRent"] = {"amount": total, **vat}
+        out["totalRent"] = {"amount": _round2(total + charges), **vat}
+        out["operatingCosts"] = {"amount": charges}
+    elif charges is not None and charges < total:
+        out["baseRent"] = {"amount": _round2(total - charges), **vat}
+        out["totalRent"] = {"amount": total, **vat}
         out["operatingCosts"] = {"amount": charges}
     else:
-        out["baseRent"] = {"amount": total}
+        out["baseRent"] = {"amount": total, **vat}
     return out
 
 
@@ -243,20 +367,39 @@ def _amount_or_none(raw: str) -> float | int | None:
 def price_note(raws: Sequence[str], scope: RecordScope) -> str | None:
     """The Alur-law wording of fees, in French. AVIV's ``brokerageFee`` object cannot carry any key
     under the spec's strict reading (digest §6 trap 1), so the legally required facts go in
-    ``prices.priceNote`` as the official example does."""
-    (price_raw, fees_raw, payer_raw, net_raw, inventory_raw, charges_mode_raw, schedule_raw) = raws
+    ``prices.priceNote`` as the official example does.
+
+    Field 15 is a percentage for sales and an amount for rentals; the transactions listed in
+    ``settings.fees_like_a_sale`` (a cession de bail: the buyer of the lease pays a percentage of
+    its price) follow the sale convention although AVIV calls them rentals, when the listing fills
+    the sale fields (302 or 303); otherwise they are read as a rental's."""
+    (price_raw, fees_raw, payer_raw, net_raw, inventory_raw, charges_mode_raw, schedule_raw, kind_raw) = raws
     sale = get_path(scope.body, ("data", "distributionType")) != "RENT"
     parts: list[str] = []
     price, fees, net = _amount_or_none(price_raw), _amount_or_none(fees_raw), _amount_or_none(net_raw)
     payer = fold(payer_raw)
-    if sale and price is not None:
+    # Only when the sale fields are used: some software writes a cession's fees as a rental's.
+    like_sale = not sale and fold(kind_raw) in scope.spec_settings.get("fees_like_a_sale", ()) \
+        and (payer in ("1", "2", "3") or net is not None)
+    if (sale or like_sale) and price is not None:
+        what = "Prix de cession" if like_sale else "Prix"
         if payer in ("1", "3") and fees is not None:
             share = "de l'acquéreur" if payer == "1" else "de l'acquéreur et du vendeur"
             pct = f"{fees:g}".replace(".", ",")
-            text = f"Prix honoraires inclus : {_money(price)}, dont {pct} % TTC d'honoraires à la charge {share}"
+            text = f"{what} honoraires inclus : {_money(price)}, dont {pct} % TTC d'honoraires à la charge {share}"
             parts.append(text + (f" ({_money(net)} hors honoraires)." if net is not None else "."))
+        elif payer in ("1", "3") and net is not None:
+            share = "de l'acquéreur" if payer == "1" else "de l'acquéreur et du vendeur"
+            parts.append(f"{what} honoraires inclus : {_money(price)}, honoraires à la charge {share} "
+                         f"({_money(net)} hors honoraires).")
         elif payer == "2":
-            parts.append(f"Prix : {_money(price)}, honoraires à la charge du vendeur.")
+            parts.append(f"{what} : {_money(price)}, honoraires à la charge du vendeur.")
+        if payer in ("1", "3") and fees is None and net is None:
+            scope.warn("W_FEES_UNDISCLOSED",
+                       f"Honoraires à la charge de l'acquéreur ({scope.label('fee_payer')} = {payer_raw.strip()}) sans "
+                       f"pourcentage ({scope.label('agency_fees')}) ni prix hors honoraires "
+                       f"({scope.label('price_excl_buyer_fees')}) : l'affichage des honoraires est une obligation "
+                       "légale (loi Alur), renseignez-les.", source="fee_payer", value=payer_raw)
     elif not sale and fees is not None:
         text = f"Honoraires à la charge du locataire : {_money(fees)} TTC"
         inventory = _amount_or_none(inventory_raw)
@@ -434,11 +577,80 @@ def media(raws: Sequence[str], scope: RecordScope) -> list[dict[str, Any]] | Non
                            value=raw, path="media")
             elif url not in seen:
                 seen.add(url)
+                if media_type == "VIRTUAL_TOUR" and is_video_url(url):
+                    media_type = "VIDEO"  # agencies put their video links in the virtual-tour field
                 out.append({"url": url, "mediaType": media_type})
     return out or None
 
 
+_VIDEO_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com", "vimeo.com", "dailymotion.com", "dai.ly")
+
+
+def is_video_url(url: str) -> bool:
+    """A link to a video platform (YouTube, Vimeo, Dailymotion), whatever the sub-domain."""
+    host = urlsplit(url).hostname or ""
+    return any(host == h or host.endswith("." + h) for h in _VIDEO_HOSTS)
+
+
 # --- texts -------------------------------------------------------------------------------------
+
+# Poliris allows no HTML but <BR> (4.09, field 21): any other tag or an entity shows as code on the
+# portals. Tags are those of HTML (a letter after "<"), so "prix < 300 000 €" is left alone.
+_HTML_TAG = re.compile(r"</?(?!br\s*/?>)[a-z][a-z0-9]*(?:\s[^<>]*)?/?>", re.IGNORECASE)
+_HTML_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});", re.IGNORECASE)
+
+
+def clean_text(raw: str, scope: RecordScope, source: str) -> str | None:
+    """A free text, stripped; HTML tags (but <BR>) and entities are removed / decoded, with a warning."""
+    value = raw.strip()
+    if not value:
+        return None
+    if ("&" in value or "<" in value) and (_HTML_TAG.search(value) or _HTML_ENTITY.search(value)):
+        found = sorted({m[0] for m in _HTML_TAG.finditer(value)} | {m[0] for m in _HTML_ENTITY.finditer(value)})
+        value = html.unescape(_HTML_TAG.sub("", value)).strip()
+        shown = ", ".join(found[:4]) + ("…" if len(found) > 4 else "")
+        scope.warn("W_TEXT_HTML",
+                   f"{scope.label(source)} : code HTML dans le texte ({shown}) : il a été retiré ; Poliris n'accepte "
+                   "que <BR>, écrivez les accents et symboles tels quels dans votre logiciel.",
+                   source=source, value=shown)
+    return value or None
+
+
+@builder("text")
+def text_field(raws: Sequence[str], scope: RecordScope) -> str | None:
+    """One free text (headline, description…): what ``convert: text`` does, plus HTML cleaning."""
+    return clean_text(raws[0], scope, scope.source_names[0])
+
+
+_TRANSPORT_KINDS = (("rer", ("countrySpecific", "fr", "RER")), ("tram", ("tramway",)), ("bus", ("bus",)),
+                    ("sncf", ("countrySpecific", "fr", "SNCF")), ("ter ", ("countrySpecific", "fr", "SNCF")),
+                    ("gare", ("countrySpecific", "fr", "SNCF")), ("transilien", ("countrySpecific", "fr", "SNCF")),
+                    ("noctilien", ("countrySpecific", "fr", "noctilien")))
+
+
+@builder("transport")
+def transport(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
+    """Fields 193 (line, « métro ligne 8 ») and 194 (station) → ``texts.transportation``: the kind
+    of transport comes from the words of the line (RER, tram, bus, SNCF…), the metro otherwise
+    (the Poliris example and most filled exports are Paris metro lines)."""
+    line, station = (" ".join(r.split()) for r in raws)
+    line = "" if is_blank(line) else line
+    station = "" if is_blank(station) else station
+    if not line and not station:
+        return None
+    words = fold(f"{line} {station}") + " "
+    keys: tuple[str, ...] = ("metro",)
+    for word, kind in _TRANSPORT_KINDS:
+        if word in words:
+            keys = kind
+            break
+    text = f"{line} – {station}" if line and station else line or station
+    out: dict[str, Any] = {}
+    node = out
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+    node[keys[-1]] = {"fr": text}
+    return out
 
 _LANGUAGES = {"EN": "en", "ES": "es", "DE": "de", "IT": "it", "NL": "nl", "PT": "pt"}
 
@@ -456,9 +668,11 @@ def translations(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | No
             scope.warn("W_LANGUAGE_UNKNOWN", f"Code langue « {code} » non reconnu (EN, ES, DE, IT, NL, PT) : la traduction est ignorée.",
                        value=code, path="data.texts")
             continue
-        for key, value in (("headline", title), ("description", description), ("area", proximity)):
-            if value.strip():
-                out.setdefault(key, {})[lang] = value.strip()
+        names = scope.source_names[n + 1:n + 4]
+        for key, value, name in (("headline", title, names[1]), ("description", description, names[2]),
+                                 ("area", proximity, names[0])):
+            if value := clean_text(value, scope, name) if value else None:
+                out.setdefault(key, {})[lang] = value
     return out or None
 
 
