@@ -266,3 +266,23 @@ def test_json_log_lines_are_one_object_each(tmp_path: Path, sandbox, test_env) -
     assert lines and all({"ts", "level", "event"} <= set(rec) for rec in lines)
     assert any(rec["event"] == "planned" and rec["creates"] == 2 for rec in lines)
     assert "demo-secret" not in stream.getvalue()
+
+
+def test_status_right_after_a_run_says_processing_not_error_within_avivs_lag(tmp_path: Path, test_env) -> None:
+    import argparse
+    import io
+
+    from etl.load.cli import cmd_status
+    from etl.sandbox.config import ProcessingConfig, SandboxConfig
+    with running_sandbox(SandboxConfig(processing=ProcessingConfig(visibility_delay_s=60))) as sb:
+        cfg, _ = _setup(tmp_path, sb, feed("ag", 3), visibility_lag=120)
+        assert run(cfg).exit_code == 0
+        args = argparse.Namespace(config=cfg.path, agency=None, state=None, log_format="json")
+        out, err = io.StringIO(), io.StringIO()
+        assert cmd_status(args, out, err) == 0, out.getvalue()
+        assert "en cours de traitement: 3" in out.getvalue()
+        # past the lag we allow for, a classified AVIV cannot find is an error worth reporting
+        cfg, _ = _setup(tmp_path, sb, feed("ag", 3), visibility_lag=0)
+        out = io.StringIO()
+        assert cmd_status(args, out, io.StringIO()) == 1
+        assert "statut illisible" in out.getvalue()

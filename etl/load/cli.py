@@ -52,18 +52,20 @@ def _load(args: argparse.Namespace, err: TextIO) -> Any:
 
 
 def print_table(result: RunResult, out: TextIO, *, planned: bool = False) -> None:
-    head = ("agence", "lues", "créées", "màj", "suppr.", "inchangées", "conservées", "rejetées", "échecs", "code")
+    head = ("agence", "lues", "créées", "màj", "suppr.", "inchangées", "conservées", "rejetées", "échecs",
+            "incertaines", "code")
     if planned:
-        head = ("agence", "lues", "à créer", "à màj", "à suppr.", "inchangées", "conservées", "rejetées", "", "code")
+        head = ("agence", "lues", "à créer", "à màj", "à suppr.", "inchangées", "conservées", "rejetées", "",
+                "incertaines", "code")
     rows = [head]
     for a in result.agencies:
         c = a.counts()
         if planned:
             nums = (c.get("creates", 0), c.get("updates", 0), c.get("deletes", 0), c.get("unchanged", 0),
-                    c.get("kept", 0), c.get("rejected", 0), "")
+                    c.get("kept", 0), c.get("rejected", 0), "", c.get("deferred", 0))
         else:
             nums = (c["created"], c["updated"], c["deleted"], c["unchanged"], c.get("kept", 0),
-                    c.get("rejected", 0), c["failed"])
+                    c.get("rejected", 0), c["failed"], c.get("in_doubt", 0))
         rows.append((a.agency_id, c.get("read", 0), *nums, a.exit_code))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
     for i, r in enumerate(rows):

@@ -42,6 +42,7 @@ class ListingState:
     first_seen_run: int | None = None
     last_seen_run: int | None = None
     body: str | None = None
+    updated_at: float = 0.0        # last time we wrote it (epoch seconds)
 
     @property
     def live(self) -> bool:
@@ -188,7 +189,7 @@ class StateStore:
             classified_id=row.classified_id, body_hash=row.body_hash, etag=row.etag,
             portals=json.loads(row.portals) if row.portals else [], status=row.status,
             publication_status=row.publication_status, first_seen_run=row.first_seen_run,
-            last_seen_run=row.last_seen_run, body=row.body if with_body else None,
+            last_seen_run=row.last_seen_run, body=row.body if with_body else None, updated_at=row.updated_at,
         )
 
     def listings(self, agency_id: str, *, with_body: bool = False) -> dict[str, ListingState]:

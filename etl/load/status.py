@@ -63,7 +63,12 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
                 continue
             run.live_before = len(live)
             counts: dict[str, int] = {}
+            lag = cfg.config.defaults.api.visibility_lag
             for s, r in answers:
+                if r.status == 404 and time.time() - s.updated_at < lag:
+                    # written moments ago: AVIV has not processed it yet, which is no error
+                    counts["en cours de traitement"] = counts.get("en cours de traitement", 0) + 1
+                    continue
                 if not r.ok:
                     counts["?"] = counts.get("?", 0) + 1
                     out.write(f"[{agency.id}] {s.source_key}: statut illisible — {r.summary()}\n")
