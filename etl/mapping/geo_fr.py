@@ -72,6 +72,18 @@ _KM_PER_DEGREE = 6371.0 * math.pi / 180
 _CIRCLES = {code: (lat, lon, math.cos(math.radians(lat)), radius) for code, (lat, lon, radius) in DEPARTMENTS.items()}
 
 
+# Per département: centre, cos(latitude), and (radius + slack)² in degrees², for a test without sqrt.
+_LIMITS = {code: (lat, lon, cos_lat, ((radius + SLACK_KM) / _KM_PER_DEGREE) ** 2)
+           for code, (lat, lon, cos_lat, radius) in _CIRCLES.items()}
+
+
+def near_department(lat: float, lon: float, code: str) -> bool:
+    """Whether the point lies within ``SLACK_KM`` of the département's circle (every listing asks)."""
+    c_lat, c_lon, cos_lat, limit = _LIMITS[code]
+    dx, dy = (lon - c_lon) * cos_lat, lat - c_lat
+    return dx * dx + dy * dy <= limit
+
+
 def km_from_department(lat: float, lon: float, code: str) -> float:
     """How far (km) a point lies outside the département's circle; 0 inside."""
     c_lat, c_lon, cos_lat, radius = _CIRCLES[code]
