@@ -235,8 +235,10 @@ def test_xlsx_has_one_sheet_per_category(summary: ConvertSummary, tmp_path: Path
     # The formula is stored as text, unaltered and quote-prefixed: opening or editing the workbook runs nothing.
     cell = next(c for c in fix["H"] if c.value == FORMULA)
     assert cell.data_type == "s" and cell.quotePrefix
-    minus = next(c for c in wb["Avertissements"]["H"] if c.value == "-12 € +3 @moi")
+    # a description too short for BD keeps the listing off BD: something to fix, not a mere warning
+    minus = next(c for c in fix["H"] if c.value == "-12 € +3 @moi")
     assert minus.data_type == "s" and minus.quotePrefix
+    assert fix.cell(minus.row, 6).value == "publiée, sauf sur Belles Demeures"
 
     syn = wb["Synthèse"]
     table: dict[str, tuple] = {}
@@ -354,3 +356,19 @@ def test_a_refused_listing_still_online_says_so(tmp_path: Path) -> None:
     assert "1 refusée, à corriger (dont 1 reste en ligne dans sa version précédente)" in html
     wb = load_workbook(tmp_path / "report-AG1.xlsx")
     assert list(wb["À corriger"].iter_rows(values_only=True))[1][5] == "refusée, l'ancienne version reste en ligne"
+
+
+def test_a_listing_kept_off_a_portal_by_a_warning_reads_published_except_there() -> None:
+    """A portal rule that fails while other portals take the listing is a W_ issue with its portal:
+    the row must not read « publiée » beside that portal, as if the listing were on it."""
+    from etl.extract.record import SourceLocation
+    from etl.issues import Issue, Severity
+    from etl.report.rows import decision, excluded_from
+    from etl.report.summary import ListingProblem
+
+    lease = Issue("W_BUCOM_LEASE_RIGHT_MISSING", "…", Severity.WARNING, "champ 218", "x", None, "BUCOM")
+    other = Issue("W_VALUE_IGNORED", "…", Severity.WARNING, "champ 30", "y", "z")
+    published = ListingProblem("a", "R", "k", SourceLocation("f", 1, 1), True, ("SL", "BUCOM"), ("SL",),
+                               (lease, other))
+    assert excluded_from(published, lease) == "BUCOM" and decision(published, lease) == "publiée, sauf sur BUCOM"
+    assert excluded_from(published, other) is None and decision(published, other) == "publiée"

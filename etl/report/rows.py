@@ -22,18 +22,26 @@ class Category(StrEnum):
     WARNING = "warning"  # published; worth fixing
 
 
+def excluded_from(problem: ListingProblem, issue: Issue) -> str | None:
+    """The portal a published listing is kept off by this issue, if any.
+
+    A portal rule that fails says so with ``issue.portal``, as an error or — when other portals
+    take the listing — as a warning: either way the listing is not on that portal.
+    """
+    return issue.portal if problem.accepted and issue.portal else None
+
+
 def category(problem: ListingProblem, issue: Issue) -> Category:
-    if not issue.is_error:
-        return Category.WARNING
-    return Category.PORTAL if problem.accepted else Category.REJECTED
+    if not problem.accepted:
+        return Category.REJECTED if issue.is_error else Category.WARNING
+    return Category.PORTAL if excluded_from(problem, issue) else Category.WARNING
 
 
 def decision(problem: ListingProblem, issue: Issue) -> str:
     if not problem.accepted:
         return "refusée"
-    if issue.is_error and issue.portal:
-        return f"publiée, sauf sur {issue.portal}"
-    return "publiée"
+    portal = excluded_from(problem, issue)
+    return f"publiée, sauf sur {portal}" if portal else "publiée"
 
 
 def where(problem: ListingProblem) -> str:

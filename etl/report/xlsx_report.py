@@ -29,6 +29,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from etl.report.atomic import atomic_path
 from etl.report.fmt import FORMULA_LEADS
 from etl.report.i18n import Lang, fmt_date, fmt_duration, portal_name, tr
+from etl.report.rows import excluded_from
 from etl.report.run_info import AgencyRun
 from etl.report.story import agency_label, problem_view
 from etl.report.summary import AgencyTotals, ConvertSummary
@@ -127,14 +128,14 @@ def _problem_tables(agencies: Sequence[AgencyTotals], runs: dict[str, AgencyRun]
                 pv = problem_view(issue, lang)
                 if not p.accepted:
                     decision = _w("kept" if p.source_key in kept else "refused", lang)
-                elif issue.is_error:
+                elif excluded_from(p, issue):
                     decision = _w("except", lang, portal=portal_name(issue.portal or "?"))
                 else:
                     decision = _w("published", lang)
                 row = [a.agency_id, p.reference or p.source_key, p.title, PurePath(p.location.file).name if
                        p.location.file else "", p.location.line or None, decision, pv.wrong,
                        "" if issue.value is None else issue.value, pv.fix, issue.code]
-                (to_fix if (not p.accepted or issue.is_error) else warnings).append(row)
+                (to_fix if (not p.accepted or issue.is_error or excluded_from(p, issue)) else warnings).append(row)
     wrapped = frozenset({6, 7, 8})
     return (Table(_w("to_fix", lang), head, to_fix, wrapped), Table(_w("warnings", lang), head, warnings, wrapped))
 
