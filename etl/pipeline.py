@@ -18,6 +18,7 @@ from etl.extract.poliris import COLUMNS, PolirisFeed, field_label, read_poliris
 from etl.extract.record import RecordError, SourceRecord
 from etl.issues import Issue
 from etl.mapping import CompiledMapping, FeedContext, MappingSpec, load_mapping
+from etl.mapping.engine import Mapped
 from etl.mapping.builders import bytes_version
 from etl.model.canonical import payload_and_hash
 from etl.model.check import check_body
@@ -140,7 +141,9 @@ class Converter:
         if not mapped.outputs.get("portals_explicit"):
             # Field 82 empty: "every portal the agency subscribes to", plus what the type implies.
             requested = list(dict.fromkeys([*options.portal_rules.default_portals, *requested]))
-        verdict = evaluate(mapped.body, requested, options.portal_rules, source_fields=self._source_fields)
+        choosers = self.compiled.label_choosers
+        labels = ListingLabels(self._source_fields, choosers, mapped) if choosers else self._source_fields
+        verdict = evaluate(mapped.body, requested, options.portal_rules, source_fields=labels)
         # The body sent: portals first, for a readable payload.
         body: dict[str, Any] = {"portals": verdict.portals, **mapped.body}
         mapped_paths = {i.aviv_path for i in mapped.issues if i.is_error}
@@ -171,6 +174,31 @@ class Converter:
             issues=issues,
             payload=payload,
         )
+
+
+class ListingLabels(Mapping[str, str]):
+    """AVIV path → source field label for one listing: where several rules write a path, the label
+    of the rule that applies to this listing (the mapping's ``label_choosers``)."""
+
+    __slots__ = ("_base", "_choosers", "_mapped")
+
+    def __init__(self, base: Mapping[str, str], choosers: Mapping[str, Callable[..., str]], mapped: Mapped) -> None:
+        self._base = base
+        self._choosers = choosers
+        self._mapped = mapped
+
+    def __getitem__(self, path: str) -> str:
+        choose = self._choosers.get(path)
+        if choose is None:
+            return self._base[path]
+        m = self._mapped
+        return choose(m.values, m.body, m.outputs)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._base)
+
+    def __len__(self) -> int:
+        return len(self._base)
 
 
 class PhotoVersions(Mapping[str, str]):

@@ -217,6 +217,22 @@ def test_lease_right_advice_names_field_218_on_a_commercial_sale_and_0_satisfies
     assert data(none)["prices"]["rent"]["countrySpecific"]["fr"]["leaseRight"] == {"amount": 0}
 
 
+def test_the_label_of_a_path_several_rules_write_is_the_rule_that_applies_to_this_listing():
+    """Not the first rule writing the path: the first whose condition holds for this record, even
+    when its field is empty (that is when the advice matters)."""
+    yaml_text = ("mapping: x\nformat: poliris\nrules:\n"
+                 "  - {to: data.lease, from: price, convert: amount,"
+                 " when: {field: transaction_type, equals: cession de bail}}\n"
+                 "  - {to: data.lease, from: leasehold_right_price, convert: amount}\n")
+    compiled = CompiledMapping(parse_yaml_model(yaml_text, MappingSpec, source="x.yaml"), COLUMNS,
+                               lambda name: f"label of {name}")
+    choose = compiled.label_choosers["data.lease"]
+    shop = row_values({3: "location"}, 334)
+    cession = row_values({3: "cession de bail"}, 334)
+    assert choose(shop, {}, {}) == "label of leasehold_right_price"
+    assert choose(cession, {}, {}) == "label of price"
+
+
 # 9. Warnings that were missing -----------------------------------------------------------------
 
 def test_buyer_paid_fees_without_any_figure_are_reported(tmp_path):

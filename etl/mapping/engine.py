@@ -45,6 +45,7 @@ class Mapped:
     body: dict[str, Any]
     issues: list[Issue]
     outputs: dict[str, Any]  # the @name outputs (e.g. requested portals)
+    values: Sequence[str] = ()  # the record's source values, as the rules read them
 
     @property
     def failed(self) -> bool:
@@ -168,6 +169,7 @@ class CompiledMapping:
             self._index(name, f"mapping {spec.mapping}, fields")
         self.source = ""
         self._run = self._generate()
+        self.label_choosers = self._generate_label_choosers()
 
     def _blank(self, name: str) -> frozenset[str]:
         """What "empty" looks like in this source field (always including "")."""
@@ -238,6 +240,37 @@ class CompiledMapping:
         exec(compile(source, f"<mapping {self.spec.mapping}>", "exec"), ns)  # noqa: S102
         self.source = source
         return ns["_apply"]
+
+    def _generate_label_choosers(self) -> dict[str, Callable[[Sequence[str], dict[str, Any], dict[str, Any]], str]]:
+        """For each AVIV path that several rules write (under different conditions): a function of
+        (source values, body, outputs) giving the label of the rule that applies to this record —
+        the first whose condition holds — so advice names the field the agency must fill (field
+        218 for a commercial lease's lease right, field 11 for a cession's), even when it is empty.
+        """
+        writers: dict[str, list[tuple[int, Rule]]] = {}
+        for n, rule in enumerate(self.spec.rules):
+            if rule.sources and not rule.to.startswith("@"):
+                writers.setdefault(rule.to, []).append((n, rule))
+        choosers = {}
+        for path, rules in writers.items():
+            if len({rule.sources[0] for _, rule in rules}) < 2:
+                continue
+            ns: dict[str, Any] = {"_fold": fold, "_at_most": _at_most, "_EMPTY": _EMPTY,
+                                  "_none_if_empty": _none_if_empty}
+            lines = ["def _choose(v, body, out):"]
+            for n, rule in rules:
+                ns[f"L{n}"] = self._labels(rule.sources[0])
+                if rule.when is None:
+                    lines.append(f"    return L{n}")
+                    break
+                where = f"mapping {self.spec.mapping}, règle {n + 1} ({rule.to})"
+                lines.append(f"    if {self._condition(rule.when, where, ns)}:")
+                lines.append(f"        return L{n}")
+            else:
+                lines.append(f"    return L{rules[0][0]}")
+            exec(compile("\n".join(lines), f"<labels {self.spec.mapping} {path}>", "exec"), ns)  # noqa: S102
+            choosers[path] = ns["_choose"]
+        return choosers
 
     def _guarded(self, n: int, rule: Rule, index: int, ns: dict[str, Any], where: str, inner: list[str],
                  when: str | None) -> list[str]:
@@ -438,4 +471,4 @@ class CompiledMapping:
         if len(values) < self._width:
             values = list(values) + [""] * (self._width - len(values))
         self._run(values, scope)
-        return Mapped(scope.body, scope.issues, scope.outputs)
+        return Mapped(scope.body, scope.issues, scope.outputs, values)
