@@ -80,6 +80,8 @@ class Converter:
         # Portal rules name the field inside their messages (« complétez le descriptif (champ 21) »).
         self._source_fields = {path: labels(source) for path, source in self._path_sources}
         self._source_cache: dict[str, str | None] = {}
+        choosers = self.compiled.label_choosers
+        self._labels_view = ListingLabels(self._source_fields, choosers) if choosers else None
         self._feed_contexts: dict[str, FeedContext] = {}
 
     @staticmethod
@@ -141,9 +143,10 @@ class Converter:
         if not mapped.outputs.get("portals_explicit"):
             # Field 82 empty: "every portal the agency subscribes to", plus what the type implies.
             requested = list(dict.fromkeys([*options.portal_rules.default_portals, *requested]))
-        choosers = self.compiled.label_choosers
-        labels = ListingLabels(self._source_fields, choosers, mapped) if choosers else self._source_fields
-        verdict = evaluate(mapped.body, requested, options.portal_rules, source_fields=labels)
+        labels = self._labels_view
+        if labels is not None:
+            labels.mapped = mapped
+        verdict = evaluate(mapped.body, requested, options.portal_rules, source_fields=labels if labels is not None else self._source_fields)
         # The body sent: portals first, for a readable payload.
         body: dict[str, Any] = {"portals": verdict.portals, **mapped.body}
         mapped_paths = {i.aviv_path for i in mapped.issues if i.is_error}
@@ -180,18 +183,19 @@ class ListingLabels(Mapping[str, str]):
     """AVIV path → source field label for one listing: where several rules write a path, the label
     of the rule that applies to this listing (the mapping's ``label_choosers``)."""
 
-    __slots__ = ("_base", "_choosers", "_mapped")
+    __slots__ = ("_base", "_choosers", "mapped")
 
-    def __init__(self, base: Mapping[str, str], choosers: Mapping[str, Callable[..., str]], mapped: Mapped) -> None:
+    def __init__(self, base: Mapping[str, str], choosers: Mapping[str, Callable[..., str]]) -> None:
         self._base = base
         self._choosers = choosers
-        self._mapped = mapped
+        self.mapped: Mapped | None = None  # the listing being checked (one view per converter, reused)
 
     def __getitem__(self, path: str) -> str:
         choose = self._choosers.get(path)
         if choose is None:
             return self._base[path]
-        m = self._mapped
+        m = self.mapped
+        assert m is not None
         return choose(m.values, m.body, m.outputs)
 
     def __iter__(self) -> Iterator[str]:
