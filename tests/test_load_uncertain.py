@@ -45,6 +45,17 @@ def _pending(url: str, op: str) -> int:
         return sum(1 for e in s.journal_entries("ag") if e.op == op and e.state == PENDING)
 
 
+def _published(tmp_path: Path, sb, store_url: str, n: int, **settings) -> tuple:
+    """Night A: ``n`` listings published, and processed by AVIV (a night later, its lag is long over)."""
+    night_a = feed("ag", n)
+    feed_path = write_payloads(tmp_path / "ag.jsonl", night_a)
+    cfg = load_config(write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url,
+                                   agencies={"ag": feed_path}, state_url=store_url, **settings))
+    assert run(cfg).exit_code == 0
+    sb.complete_pending()
+    return cfg, feed_path, night_a
+
+
 def test_put_killed_in_flight_is_looked_up_and_reverted_when_the_feed_goes_back(
         tmp_path: Path, store_url: str) -> None:
     with running_sandbox() as sb:
@@ -88,12 +99,7 @@ def test_put_killed_in_flight_is_looked_up_and_reverted_when_the_feed_goes_back(
 
 def test_delete_with_lost_answer_then_503s_stays_unknown_and_the_listing_comes_back(
         tmp_path: Path, sandbox, store_url: str, test_env) -> None:
-    night_a = feed("ag", 10)
-    feed_path = write_payloads(tmp_path / "ag.jsonl", night_a)
-    cfg = load_config(write_config(tmp_path, base_url=sandbox.base_url, token_url=sandbox.token_url,
-                                   agencies={"ag": feed_path}, state_url=store_url, max_attempts=3))
-    assert run(cfg).exit_code == 0
-    sandbox.complete_pending()
+    cfg, feed_path, night_a = _published(tmp_path, sandbox, store_url, 10, max_attempts=3)
 
     # K00009 leaves the feed: its DELETE is processed but the answer is lost, then every call fails
     write_payloads(feed_path, night_a[:9])
@@ -118,12 +124,7 @@ def test_delete_with_lost_answer_then_503s_stays_unknown_and_the_listing_comes_b
 
 def test_put_processed_with_every_answer_lost_is_undone_when_the_old_price_comes_back(
         tmp_path: Path, sandbox, store_url: str, test_env) -> None:
-    night_a = feed("ag", 6)
-    feed_path = write_payloads(tmp_path / "ag.jsonl", night_a)
-    cfg = load_config(write_config(tmp_path, base_url=sandbox.base_url, token_url=sandbox.token_url,
-                                   agencies={"ag": feed_path}, state_url=store_url, max_attempts=3))
-    assert run(cfg).exit_code == 0
-    sandbox.complete_pending()
+    cfg, feed_path, night_a = _published(tmp_path, sandbox, store_url, 6, max_attempts=3)
 
     night_b = list(night_a)
     night_b[4] = accepted("ag", "K00004", price=1)
@@ -147,12 +148,7 @@ def test_put_processed_with_every_answer_lost_is_undone_when_the_old_price_comes
 
 def test_retry_of_a_put_that_landed_meets_its_own_412_and_sends_nothing_more(
         tmp_path: Path, sandbox, store_url: str, test_env) -> None:
-    night_a = feed("ag", 3)
-    feed_path = write_payloads(tmp_path / "ag.jsonl", night_a)
-    cfg = load_config(write_config(tmp_path, base_url=sandbox.base_url, token_url=sandbox.token_url,
-                                   agencies={"ag": feed_path}, state_url=store_url))
-    assert run(cfg).exit_code == 0
-    sandbox.complete_pending()
+    cfg, feed_path, night_a = _published(tmp_path, sandbox, store_url, 3)
     night_b = list(night_a)
     night_b[1] = accepted("ag", "K00001", price=7)
     write_payloads(feed_path, night_b)
