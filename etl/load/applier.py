@@ -27,8 +27,8 @@ from etl.load.tokens import AuthError
 from etl.model.canonical import canonical_json, content_hash, without_volatile
 
 CREATED, UPDATED, DELETED, FAILED_OP, UNKNOWN = "created", "updated", "deleted", "failed", "unknown"
-_RESULT_OF = {CREATE: CREATED, UPDATE: UPDATED, DELETE: DELETED}
-# A PUT meets 412 when someone else wrote in between, or when an unanswered attempt of our own landed.
+# Read-then-write rounds: a PUT meets 412 when someone else wrote in between, or when an unanswered
+# attempt of our own landed; past this, the outcome stays unknown until the next look-up.
 _MAX_CONVERGE = 3
 IN_DOUBT = "issue inconnue : vérifiée par relecture avant la fin de l'exécution ou à la suivante"
 

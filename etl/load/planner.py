@@ -10,7 +10,7 @@ truth is known, never from a state that may be stale.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from etl.load.state import ListingState
@@ -100,13 +100,11 @@ def reconcile(want: Operation, current: ListingState | None) -> Operation | None
         return Operation(DELETE, want.key, current.offerer_estate_id, current.classified_id, current.etag,
                          portals=list(current.portals))
     if not live:
-        return Operation(CREATE, want.key, want.offerer_estate_id, body=want.body, body_hash=want.body_hash,
-                         portals=list(want.portals), outcome=want.outcome)
+        return replace(want, op=CREATE, classified_id=None, etag=None)
     assert current is not None
     if current.body_hash == want.body_hash:
         return None
-    return Operation(UPDATE, want.key, want.offerer_estate_id, current.classified_id, current.etag, want.body,
-                     want.body_hash, list(want.portals), want.outcome)
+    return replace(want, op=UPDATE, classified_id=current.classified_id, etag=current.etag)
 
 
 def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, ListingState], *,
