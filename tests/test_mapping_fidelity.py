@@ -233,6 +233,16 @@ def test_the_label_of_a_path_several_rules_write_is_the_rule_that_applies_to_thi
     assert choose(cession, {}, {}) == "label of price"
 
 
+def test_a_rental_without_rent_is_told_field_11_by_every_rule_even_where_a_cession_reads_field_12(tmp_path):
+    """baseRent is written by the rent builder (field 11) and, for a cession de bail, by field 12:
+    the portal's advice for an ordinary rental must not send the agency to field 12."""
+    o = run(tmp_path, {**RENTAL, 11: "", 82: "SL"})[0]
+    assert not o.accepted
+    named = {i.code: i.source_field for i in o.issues if i.source_field}
+    assert named["E_SL_PRICE_MISSING"].startswith("champ 11")
+    assert "champ 12" not in issue(o, "E_SL_PRICE_MISSING").message
+
+
 # 9. Warnings that were missing -----------------------------------------------------------------
 
 def test_buyer_paid_fees_without_any_figure_are_reported(tmp_path):

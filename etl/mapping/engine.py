@@ -242,19 +242,20 @@ class CompiledMapping:
         return ns["_apply"]
 
     def _generate_label_choosers(self) -> dict[str, Callable[[Sequence[str], dict[str, Any], dict[str, Any]], str]]:
-        """For each AVIV path that several rules write (under different conditions): a function of
+        """For each AVIV path that several rules write (under different conditions, a builder of a
+        parent path included): a function of
         (source values, body, outputs) giving the label of the rule that applies to this record —
         the first whose condition holds — so advice names the field the agency must fill (field
         218 for a commercial lease's lease right, field 11 for a cession's), even when it is empty.
         """
-        writers: dict[str, list[tuple[int, Rule]]] = {}
-        for n, rule in enumerate(self.spec.rules):
-            if rule.sources and not rule.to.startswith("@"):
-                writers.setdefault(rule.to, []).append((n, rule))
+        written = [(n, rule) for n, rule in enumerate(self.spec.rules) if rule.sources and not rule.to.startswith("@")]
         choosers = {}
-        for path, rules in writers.items():
+        for path in dict.fromkeys(rule.to for _, rule in written):
+            # a rule writing a parent path (a builder filling a subtree) writes this path too
+            rules = [(n, rule) for n, rule in written if rule.to == path or path.startswith(rule.to + ".")]
             if len({rule.sources[0] for _, rule in rules}) < 2:
                 continue
+            own = next(n for n, rule in rules if rule.to == path)  # the label used when no condition holds
             ns: dict[str, Any] = {"_fold": fold, "_at_most": _at_most, "_EMPTY": _EMPTY,
                                   "_none_if_empty": _none_if_empty}
             lines = ["def _choose(v, body, out):"]
@@ -267,7 +268,7 @@ class CompiledMapping:
                 lines.append(f"    if {self._condition(rule.when, where, ns)}:")
                 lines.append(f"        return L{n}")
             else:
-                lines.append(f"    return L{rules[0][0]}")
+                lines.append(f"    return L{own}")
             exec(compile("\n".join(lines), f"<labels {self.spec.mapping} {path}>", "exec"), ns)  # noqa: S102
             choosers[path] = ns["_choose"]
         return choosers
