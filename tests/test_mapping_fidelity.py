@@ -245,6 +245,12 @@ def test_a_rental_without_rent_is_told_field_11_by_every_rule_even_where_a_cessi
 
 # 9. Warnings that were missing -----------------------------------------------------------------
 
+def test_a_headline_written_as_a_blank_marker_is_no_headline_and_is_reported(tmp_path):
+    o = one(tmp_path, {**SALE, 20: "0"})
+    assert "headline" not in data(o).get("texts", {})
+    assert issue(o, "W_HEADLINE_MISSING")
+
+
 def test_buyer_paid_fees_without_any_figure_are_reported(tmp_path):
     o = one(tmp_path, {**SALE, 302: "1", 15: "0.0", 303: ""})
     warning = issue(o, "W_FEES_UNDISCLOSED")

@@ -442,7 +442,10 @@ class CompiledMapping:
                 call += ["    else:", f"        MISS{n}(s)"]
             if fn_b in EMPTY_IS_NOTHING:
                 # Most of a listing's fields are empty: skip the call (and its argument list) then.
-                any_filled = " or ".join(f"v[{i}]" for i in indexes)
+                # Empty as each field says (its blank markers): a headline "0" is no headline.
+                for k, name in enumerate(sources):
+                    ns[f"BE{n}_{k}"] = self._blank(name)
+                any_filled = " or ".join(f"(v[{i}] and v[{i}] not in BE{n}_{k})" for k, i in enumerate(indexes))
                 if rule.required or rule.warn_if_missing:
                     call = [f"if {any_filled}:"] + ["    " + line for line in call] + ["else:", f"    MISS{n}(s)"]
                 else:
