@@ -393,3 +393,11 @@ def test_the_coverage_table_agrees_with_what_the_mapping_reads():
 def test_known_towns_fall_inside_their_departement(postcode, lat, lon):
     code = department(postcode)
     assert code in DEPARTMENTS and km_from_department(lat, lon, code) == 0
+
+
+def test_a_mapping_wide_blank_marker_reaches_builders_too():
+    spec = parse_yaml_model("mapping: x\nformat: poliris\nblank: ['0', '0.0', '0.00', '00/00/0000', '0000-00-00', '00/00/00', '-']\nrules:\n"
+                            "  - {to: data.texts.headline.fr, from: title, build: text}\n",
+                            MappingSpec, source="x.yaml")
+    record = SourceRecord("ag", "k", SourceLocation("x", 1, 1), row_values({20: "-"}, 334), COLUMNS)
+    assert CompiledMapping(spec, COLUMNS).apply(record, FeedContext()).body == {}

@@ -22,6 +22,10 @@ _EMPTY: dict[str, Any] = {}  # what an inline path lookup walks through when a k
 _MEMO_KEY_MAX, _MEMO_SIZE = 32, 4096  # per converter rule: memory stays bounded whatever the feed
 
 
+# What a builder's is_blank treats as empty.
+_BUILDER_BLANK = BLANK_MARKERS | {""}
+
+
 def _none_if_empty(value: Any) -> Any:
     return None if value is _EMPTY else value
 
@@ -418,7 +422,8 @@ class CompiledMapping:
                     # this field declares meaningful. Adding markers or placeholders is fine.
                     raise MappingError(f"{where}: « {name} » redéfinit ses valeurs vides, un constructeur ne peut pas le lire")
                 check = self._placeholder_test(name, f"a{k}", ns, where)
-                if blank != self._default_blank or check:
+                # builders know only the converters' markers (is_blank): clear any other this field uses
+                if blank != _BUILDER_BLANK or check:
                     ns[f"BL{n}_{k}"] = blank
                     prepare += [f"a{k} = v[{i}]", f"if a{k} in BL{n}_{k}:", f"    a{k} = ''"]
                     if check:
