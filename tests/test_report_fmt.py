@@ -5,18 +5,19 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etl.report.fmt import agency_file_names, agency_slug, fr_duration, fr_int, neutralise_formula
+from etl.report.fmt import agency_file_names, agency_slug, neutralise_formula
+from etl.report.i18n import fmt_duration, fmt_int
 
 
 def test_numbers_use_french_thousands_separator() -> None:
-    assert fr_int(1234567) == "1\u202f234\u202f567"
-    assert fr_int(12) == "12"
+    assert fmt_int(1234567, "fr") == "1\u202f234\u202f567"
+    assert fmt_int(12, "fr") == "12"
 
 
 def test_durations_read_naturally() -> None:
-    assert fr_duration(2.34) == "2,3 s"
-    assert fr_duration(125) == "2 min 05 s"
-    assert fr_duration(3 * 3600 + 7 * 60) == "3 h 07 min"
+    assert fmt_duration(2.34, "fr") == "2,3 s"
+    assert fmt_duration(125, "fr") == "2 min 05 s"
+    assert fmt_duration(3 * 3600 + 7 * 60, "fr") == "3 h 07 min"
 
 
 def test_slug_strips_path_and_accents() -> None:

@@ -6,64 +6,13 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
 
 from etl.issues import Severity
 
-UNKNOWN_AGENCY_LABEL = "(agence non identifiée)"
 SEVERITY_LABELS: dict[str, str] = {Severity.ERROR: "erreur", Severity.WARNING: "avertissement"}
-PORTAL_NAMES: dict[str, str] = {
-    "SL": "SeLoger",
-    "BD": "Belles Demeures",
-    "BUCOM": "SeLoger Bureaux & Commerces",
-    "SLN": "SeLoger Neuf",
-    "SLC": "SeLoger Construire",
-}
 
-_NNBSP = "\u202f"  # the thousands separator French typography uses
 _SLUG_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 _SLUG_MAX = 60
-
-
-def fr_int(n: int) -> str:
-    return f"{n:,}".replace(",", _NNBSP)
-
-
-def fr_datetime(dt: datetime) -> str:
-    return dt.strftime("%d/%m/%Y à %H:%M")
-
-
-def fr_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}".replace(".", ",") + " s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-_LOAD_DONE = {"created": "Créées", "updated": "Modifiées", "deleted": "Supprimées",
-              "unchanged": "Inchangées", "failed": "En échec"}
-_LOAD_PLANNED = {"created": "À créer", "updated": "À modifier", "deleted": "À supprimer",
-                 "unchanged": "Inchangées", "failed": "En échec"}
-
-
-def load_labels(command: str) -> dict[str, str]:
-    """Column names of the loader counts: a plan announces, a run reports."""
-    return _LOAD_PLANNED if command == "plan" else _LOAD_DONE
-
-
-def nothing_sent(command: str) -> bool:
-    return command in ("convert", "plan")
-
-
-def portal_name(portal: str) -> str:
-    return PORTAL_NAMES.get(portal, portal)
-
-
-def agency_label(agency_id: str) -> str:
-    return agency_id or UNKNOWN_AGENCY_LABEL
 
 
 def agency_slug(agency_id: str) -> str:

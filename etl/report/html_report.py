@@ -8,7 +8,7 @@ inline SVG, no script, font or remote image) so they can travel by e-mail.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -141,16 +141,3 @@ def _unique_sources(summary: ConvertSummary) -> list[SourceInfo]:
 def write_text(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-
-
-def write_html(summary: ConvertSummary, path: Path, agency_ids: Sequence[str] | None = None, *,
-               lang: Lang = "fr", agency_files: Mapping[str, str] | None = None) -> None:
-    """The run page, or (with one agency id) that agency's story."""
-    if agency_ids:
-        from etl.report.story import build_story
-        totals = summary.agency(agency_ids[0])
-        run = summary.runs.get(agency_ids[0])
-        story = build_story(summary, totals, run, lang=run.language if run is not None else lang)
-        write_text(path, render_agency_html(story))
-    else:
-        write_text(path, render_run_html(summary, lang=lang, agency_files=agency_files))

@@ -31,8 +31,7 @@ def write_summary_json(summary: ConvertSummary, path: Path) -> None:
         tmp.write_bytes(data)
 
 
-def write_reports(summary: ConvertSummary, out_dir: Path, *, hints: Mapping[str, str] | None = None,
-                  lang: Lang = "fr", languages: Mapping[str, Lang] | None = None,
+def write_reports(summary: ConvertSummary, out_dir: Path, *, lang: Lang = "fr", languages: Mapping[str, Lang] | None = None,
                   keep: tuple[str, ...] = ()) -> dict[str, Path]:
     """Write rejections.csv, report.html, report.xlsx, report-<agency>.html / .xlsx and summary.json.
 
@@ -41,12 +40,10 @@ def write_reports(summary: ConvertSummary, out_dir: Path, *, hints: Mapping[str,
     so no stale agency report sits beside the new ones. ``lang`` is the operator's
     language; each agency's files are in its own (``summary.runs[id].language``, else
     ``languages[id]``, else French).
-    ``hints`` is accepted for compatibility: the words of each code come from
-    ``etl.report.i18n``. Returns the paths written: keys ``csv``, ``html``, ``xlsx``,
+    The words of each code come from ``etl.report.i18n``. Returns the paths written: keys ``csv``, ``html``, ``xlsx``,
     ``summary``, ``html:<agency id>`` and ``xlsx:<agency id>``. summary.json is
     written last and lists the others (relative to ``out_dir``).
     """
-    del hints
     prepare_out_dir(out_dir)
     clean_previous(out_dir, keep=keep)
     if summary.finished_at is None:
