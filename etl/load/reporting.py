@@ -13,11 +13,11 @@ from typing import Any
 import orjson
 
 from etl.load.config import Agency, LoadedConfig
+from etl.load.runner import EXIT_FAILED, EXIT_GUARD, EXIT_OK, EXIT_SOURCE, EXIT_USAGE
 from etl.report.run_info import AgencyRun, Change, PortalNote, RunKind
 from etl.report.summary import listing_title
 
 MAX_PORTAL_NOTES = 200  # per agency: the listings a portal refused or could not complete
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_SOURCE, EXIT_LOCKED = 0, 1, 2, 3, 4, 5
 _MISSING_SOURCE = ("introuvable", "aucun fichier ne correspond", "téléchargement du flux impossible")
 _DONE = {"created", "updated", "deleted"}
 
@@ -31,12 +31,12 @@ def classify(res: Any) -> RunKind:
         return RunKind.SOURCE_MISSING if any(m in message for m in _MISSING_SOURCE) else RunKind.SOURCE_UNREADABLE
     if code == EXIT_USAGE:
         return RunKind.CREDENTIALS if "variable d'environnement" in message else RunKind.CONFIG
-    if code == EXIT_LOCKED or (code == EXIT_GUARD and (p is None or not p.guard)):
+    if code == EXIT_GUARD and (p is None or not p.guard):  # the lock was held: refused before planning
         return RunKind.LOCKED
     if code == EXIT_GUARD:
         if not p.feed_complete:
             return RunKind.FEED_TRUNCATED
-        seen = len(p.creates) + len(p.updates) + len(p.unchanged) + len(p.kept) + len(getattr(p, "deferred", ()))
+        seen = len(p.creates) + len(p.updates) + len(p.unchanged) + len(p.kept) + len(p.deferred)
         return RunKind.FEED_EMPTY if seen == 0 else RunKind.MASS_DELETE
     if code == EXIT_FAILED:
         if message.startswith("authentification"):
@@ -86,10 +86,10 @@ def portal_notes(store: Any, agency_id: str) -> list[PortalNote]:
     """Live listings whose last known publication status needs the agency (from ``status``)."""
     from etl.load.status import ACTION_REQUIRED
 
-    flagged = [s for s in store.listings(agency_id).values()
-               if s.publication_status in ACTION_REQUIRED and s.status == "live"][:MAX_PORTAL_NOTES]
+    flagged = sorted((s for s in store.listings(agency_id).values()
+                      if s.publication_status in ACTION_REQUIRED and s.status == "live"), key=lambda s: s.source_key)
     notes = []
-    for s in sorted(flagged, key=lambda s: s.source_key):
+    for s in flagged[:MAX_PORTAL_NOTES]:  # the same ones every night, whatever the store's order
         full = store.listing(agency_id, s.source_key)
         body = orjson.loads(full.body) if full is not None and full.body else None
         reference = ""
