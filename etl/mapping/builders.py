@@ -55,14 +55,14 @@ def geo_point(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
     lat_raw, lon_raw = raws[0], raws[1]
     if is_blank(lat_raw) and is_blank(lon_raw):
         return None
+
     try:
         try:
             lat, lon = float(lat_raw), float(lon_raw)  # the common case: "48.85563"
         except ValueError:
             lat, lon = float(number(lat_raw)), float(number(lon_raw))  # "48,85563"
     except ConversionError:
-        scope.warn("W_GPS_INVALID", f"Coordonnées GPS illisibles ({lat_raw} ; {lon_raw}) : elles sont ignorées.",
-                   source="latitude", value=f"{lat_raw};{lon_raw}")
+        _gps_ignored(scope, lat_raw, lon_raw, "illisibles")
         return None
     if lat == 0 or lon == 0:
         scope.warn("W_PLACEHOLDER_IGNORED",
@@ -71,34 +71,36 @@ def geo_point(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
                    "coordonnées ou aucune.", source="latitude", value=f"{lat_raw};{lon_raw}")
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # NaN fails here too
-        scope.warn("W_GPS_INVALID", f"Coordonnées GPS hors limites ({lat_raw} ; {lon_raw}) : elles sont ignorées.",
-                   source="latitude", value=f"{lat_raw};{lon_raw}")
+        _gps_ignored(scope, lat_raw, lon_raw, "hors limites")
         return None
     # Metropolitan France spans lat 41-52, lon -5.5-10: a swapped pair is a common export bug.
     if 41 <= lon <= 52 and -5.5 <= lat <= 10 and not (41 <= lat <= 52):
-        scope.warn("W_GPS_SWAPPED", "Latitude et longitude semblent inversées : elles ont été remises dans l'ordre.",
-                   source="latitude", value=f"{lat_raw};{lon_raw}")
+        scope.warn("W_GPS_SWAPPED", f"Latitude et longitude semblent inversées : elles ont été remises dans "
+                   f"l'ordre pour cet envoi ; {_gps_fix(scope)}.", source="latitude", value=f"{lat_raw};{lon_raw}")
         lat, lon = lon, lat
-    location = scope.body.get("data", _NO_LOCATION).get("location") or _NO_LOCATION
+    location = get_path(scope.body, ("data", "location")) or {}
     country, postcode = location.get("country") or "", location.get("postalcode") or ""
     code = geo_fr.department(postcode) if country in ("FRA", "MCO", "") else None
     if code is not None:
         if not geo_fr.near_department(lat, lon, code):
             off = geo_fr.km_from_department(lat, lon, code)
-            scope.warn("W_GPS_INVALID",
-                       f"Coordonnées GPS ({lat_raw} ; {lon_raw}) à environ {off:.0f} km du département {code} du "
-                       f"code postal {postcode} : elles sont ignorées ; corrigez-les (ou le code postal).",
-                       source="latitude", value=f"{lat_raw};{lon_raw}")
+            _gps_ignored(scope, lat_raw, lon_raw,
+                         f"à environ {off:.0f} km du département {code} du code postal {postcode} "
+                    "(ou le code postal est faux)")
             return None
     elif geo_fr.in_country(lat, lon, country) is False:
-        scope.warn("W_GPS_INVALID",
-                   f"Coordonnées GPS ({lat_raw} ; {lon_raw}) hors du pays de l'annonce ({country}) : elles sont ignorées.",
-                   source="latitude", value=f"{lat_raw};{lon_raw}")
+        _gps_ignored(scope, lat_raw, lon_raw, f"hors du pays de l'annonce ({country})")
         return None
     return {"type": "Point", "coordinates": [lon, lat]}
 
 
-_NO_LOCATION: dict[str, Any] = {}
+def _gps_fix(scope: RecordScope) -> str:
+    return f"corrigez {scope.label('latitude')} et {scope.label('longitude')} dans votre logiciel"
+
+
+def _gps_ignored(scope: RecordScope, lat_raw: str, lon_raw: str, why: str) -> None:
+    scope.warn("W_GPS_INVALID", f"Coordonnées GPS ({lat_raw} ; {lon_raw}) {why} : elles sont ignorées ; "
+               f"{_gps_fix(scope)}.", source="latitude", value=f"{lat_raw};{lon_raw}")
 
 
 # --- energy ------------------------------------------------------------------------------------
