@@ -86,7 +86,7 @@ def geo_point(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
             off = geo_fr.km_from_department(lat, lon, code)
             _gps_ignored(scope, lat_raw, lon_raw,
                          f"à environ {off:.0f} km du département {code} du code postal {postcode} "
-                    "(ou le code postal est faux)")
+                         "(ou le code postal est faux)")
             return None
     elif geo_fr.in_country(lat, lon, country) is False:
         _gps_ignored(scope, lat_raw, lon_raw, f"hors du pays de l'annonce ({country})")
