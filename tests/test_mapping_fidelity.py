@@ -233,6 +233,13 @@ def test_the_label_of_a_path_several_rules_write_is_the_rule_that_applies_to_thi
     assert choose(cession, {}, {}) == "label of price"
 
 
+def test_lease_right_advice_names_field_218_on_a_commercial_rental_too(tmp_path):
+    """The rent builder (field 11) fills data.prices.rent, but field 218's own rule applies here."""
+    o = one(tmp_path, {**SHOP_SALE, 3: "location", 11: "2400", 82: "SL"})
+    advice = issue(o, "W_BUCOM_LEASE_RIGHT_MISSING")
+    assert advice.source_field.startswith("champ 218") and "champ 11" not in advice.message
+
+
 def test_a_rental_without_rent_is_told_field_11_by_every_rule_even_where_a_cession_reads_field_12(tmp_path):
     """baseRent is written by the rent builder (field 11) and, for a cession de bail, by field 12:
     the portal's advice for an ordinary rental must not send the agency to field 12."""

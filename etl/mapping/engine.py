@@ -255,11 +255,13 @@ class CompiledMapping:
         written = [(n, rule) for n, rule in enumerate(self.spec.rules) if rule.sources and not rule.to.startswith("@")]
         choosers = {}
         for path in dict.fromkeys(rule.to for _, rule in written):
-            # a rule writing a parent path (a builder filling a subtree) writes this path too
-            rules = [(n, rule) for n, rule in written if rule.to == path or path.startswith(rule.to + ".")]
+            # the rules naming this path first, then those filling a parent path (a builder's subtree):
+            # a parent's writer speaks only for listings no rule of the path itself applies to
+            rules = [(n, rule) for n, rule in written if rule.to == path] + \
+                [(n, rule) for n, rule in written if path.startswith(rule.to + ".")]
             if len({rule.sources[0] for _, rule in rules}) < 2:
                 continue
-            own = next(n for n, rule in rules if rule.to == path)  # the label used when no condition holds
+            own = rules[0][0]  # the label used when no condition holds
             ns: dict[str, Any] = {"_fold": fold, "_at_most": _at_most, "_EMPTY": _EMPTY,
                                   "_none_if_empty": _none_if_empty}
             lines = ["def _choose(v, body, out):"]
