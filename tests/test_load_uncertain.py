@@ -76,9 +76,12 @@ def test_put_killed_in_flight_is_looked_up_and_reverted_when_the_feed_goes_back(
         while _pending(store_url, "update") < 5:
             assert time.monotonic() < deadline and proc.poll() is None, "the PUTs never left"
             time.sleep(0.02)
+        # an entry is journaled just before its request leaves: give the five time to reach the API,
+        # which sits on each for 1.5 s, then kill the run while they are in flight
+        time.sleep(0.6)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        time.sleep(2.0)  # the PUTs land after the kill
+        time.sleep(2.5)  # the PUTs land after the kill
         sb.clear_faults()
         landed = {c["offererEstateId"] for c in sb.classifieds(with_body=True)
                   if c["body"]["data"]["prices"]["buy"]["price"]["amount"] != 289000}
