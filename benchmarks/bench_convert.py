@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from etl.extract.poliris_writer import write_annonces
+from etl.extract.poliris.writer import write_annonces
 from etl.feedgen import listings
 
 
@@ -71,7 +71,7 @@ from etl.extract.poliris import read_poliris
 from etl.mapping import FeedContext, load_mapping
 from etl.model.canonical import payload_and_hash
 from etl.model.check import check_body
-from etl.pipeline import Converter, AgencyOptions, poliris_label
+from etl.pipeline import Converter, AgencyOptions
 from etl.validate.portals import evaluate
 
 src = {str(path)!r}
@@ -87,7 +87,8 @@ def clock(fn, items):
 feed = read_poliris(src)
 records = list(feed.records())
 options = AgencyOptions()
-converter = Converter(load_mapping("poliris"), dict(feed.columns), poliris_label, lambda _a: options)
+converter = Converter(load_mapping("poliris"), dict(feed.columns), feed.label, lambda _a: options,
+                      blank_markers=feed.format.blank_markers)
 base = FeedContext()
 context = lambda r: converter.feed_context(r.agency_id, base)
 mapped = [converter.compiled.apply(r, context(r)) for r in records]

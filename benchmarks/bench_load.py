@@ -51,7 +51,7 @@ def bench_apply_rate(tmp_path: Path) -> None:
 
 
 def _poliris_feed(path: Path, count: int) -> Path:
-    from etl.extract.poliris_writer import write_annonces
+    from etl.extract.poliris.writer import write_annonces
     from etl.feedgen import listings
     write_annonces(path, listings(count, agencies=("agence-bench",), seed=7), encoding="cp1252", newline="\n",
                    width=334, trailing_separator=True)

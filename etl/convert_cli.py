@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from etl.extract.record import SourceUnreadable
+from etl.errors import SourceUnreadable
 from etl.log import RunLog
 from etl.mapping import MappingError
 from etl.outcome import Outcome

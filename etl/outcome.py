@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from etl.extract.record import SourceLocation
+from etl.records import SourceLocation
 from etl.issues import Issue
 
 

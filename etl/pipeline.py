@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from etl import __version__
-from etl.extract.poliris import COLUMNS, PolirisFeed, field_label, read_poliris
-from etl.extract.record import RecordError, SourceRecord
+from etl.extract.base import Feed
+from etl.extract.registry import AUTO, open_feed
+from etl.records import RecordError, SourceRecord
 from etl.issues import Issue
 from etl.mapping import CompiledMapping, FeedContext, MappingSpec, load_mapping
 from etl.mapping.engine import Mapped
-from etl.mapping.builders import bytes_version
 from etl.model.canonical import payload_and_hash
 from etl.model.check import check_body
 from etl.outcome import ListingKey, Outcome
@@ -61,19 +61,13 @@ class FeedStats:
     other_agencies: int = 0  # records skipped because --agency named another agency
 
 
-def poliris_label(name: str) -> str:
-    """A mapping's source name (``price``) → how agencies find it: « champ 11 (Prix / Loyer / Prix de cession) »."""
-    i = COLUMNS.get(name)
-    return field_label(i + 1) if i is not None else name
-
-
 class Converter:
     """One compiled mapping applied to the records of one feed."""
 
     def __init__(self, spec: MappingSpec, columns: dict[str, int], labels: Callable[[str], str],
-                 options_for: Callable[[str], AgencyOptions]) -> None:
+                 options_for: Callable[[str], AgencyOptions], *, blank_markers: frozenset[str] = frozenset()) -> None:
         self.spec = spec
-        self.compiled = CompiledMapping(spec, columns, labels)
+        self.compiled = CompiledMapping(spec, columns, labels, blank_markers=blank_markers)
         self.labels = labels
         self.options_for = options_for
         self._path_sources = self._index_path_sources(spec)
@@ -205,33 +199,6 @@ class ListingLabels(Mapping[str, str]):
         return len(self._base)
 
 
-class PhotoVersions(Mapping[str, str]):
-    """Version tags of the photos shipped in a send (file name, case-folded → CRC-32 tag).
-
-    Computed on first use: only agencies that publish ZIP photos under a
-    ``photo_base_url`` need them, and reading every image is not free.
-    """
-
-    def __init__(self, feed: PolirisFeed) -> None:
-        self._feed = feed
-        self._versions: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        if self._versions is None:
-            self._versions = {name.rsplit("/", 1)[-1].casefold(): bytes_version(self._feed.read_photo(name))
-                              for name in self._feed.photo_files}
-        return self._versions
-
-    def __getitem__(self, key: str) -> str:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._feed.photo_files)
-
-
 def rejected_at_extraction(error: RecordError) -> Outcome:
     key = ListingKey(error.agency_id, error.source_key) if error.agency_id and error.source_key else None
     return Outcome(location=error.location, key=key, reference="", accepted=False, issues=list(error.issues))
@@ -239,18 +206,19 @@ def rejected_at_extraction(error: RecordError) -> Outcome:
 
 def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | Path | None = None,
             stats: FeedStats | None = None, only_agency: str | None = None,
-            options_for: Callable[[str], AgencyOptions] | None = None) -> Iterator[Outcome]:
+            options_for: Callable[[str], AgencyOptions] | None = None, format: str = AUTO) -> Iterator[Outcome]:
     """Stream the outcomes of one source.
 
-    ``agency_id`` fills Poliris field 1 when a feed leaves it empty; ``only_agency``
+    ``agency_id`` is the agency of records that name none; ``only_agency``
     keeps the records of one agency of a grouped send. Raises ``SourceUnreadable``
     when the source cannot be opened at all.
     """
     stats = stats if stats is not None else FeedStats(source=str(source))
     spec = load_mapping(mapping or DEFAULT_MAPPING)
-    feed: PolirisFeed = read_poliris(source, agency_id=agency_id)
-    converter = Converter(spec, dict(feed.columns), poliris_label, options_for or (lambda _a: _default_options()))
-    base = FeedContext(photos_mode=feed.photos_mode or "URL", photo_versions=PhotoVersions(feed))
+    feed: Feed = open_feed(source, format=format, agency_id=agency_id)
+    converter = Converter(spec, dict(feed.columns), feed.label, options_for or (lambda _a: _default_options()),
+                          blank_markers=feed.format.blank_markers)
+    base = FeedContext(photos_mode=feed.media_mode, photo_versions=feed.media_versions())
     for item in feed.records():
         if only_agency is not None:
             item_agency = item.agency_id
@@ -264,8 +232,8 @@ def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | 
             if stats.format_version is None:
                 stats.format_version = item.format_version
             yield converter.convert(item, base)
-    stats.encoding = feed.encoding
+    stats.encoding = feed.facts.encoding
     stats.problems.extend(i.message for i in feed.issues)
-    if feed.stats.complete is False:
+    if feed.facts.complete is False:
         stats.complete = False
-        stats.problems.extend(feed.stats.problems)
+        stats.problems.extend(feed.facts.problems)

@@ -17,7 +17,7 @@ import random
 import zipfile
 from pathlib import Path
 
-from etl.extract.poliris_writer import config_text, format_line, row_values
+from etl.extract.poliris.writer import config_text, format_line, row_values
 from etl.feedgen import PROFILES, listing
 
 HERE = Path(__file__).resolve().parent

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from etl.extract.archive import ArchiveLimits, open_bundle
+from etl.extract.container import ArchiveLimits
+from etl.extract.poliris.bundle import open_bundle
 from etl.extract.poliris import read_poliris
-from etl.extract.poliris_writer import annonces_bytes, write_zip
-from etl.extract.record import SourceRecord, SourceUnreadable
+from etl.extract.poliris.writer import annonces_bytes, write_zip
+from etl.records import SourceRecord
+from etl.errors import SourceUnreadable
 
 
 def rows(count: int = 2) -> list[dict[int, str]]:

@@ -7,8 +7,8 @@ import csv
 from pathlib import Path
 
 from etl.extract.poliris import COLUMNS, FIELD_COUNT, FIELD_NAMES, field_label
-from etl.extract.poliris_fields import FIELDS
-from etl.extract.poliris_writer import clean_value, format_line, row_values
+from etl.extract.poliris.fields import FIELDS
+from etl.extract.poliris.writer import clean_value, format_line, row_values
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
@@ -52,7 +52,7 @@ def test_source_record_field_order_the_extractor_relies_on() -> None:
     # poliris._Parser._record builds SourceRecord positionally (it is on the hot path).
     import dataclasses
 
-    from etl.extract.record import SourceRecord
+    from etl.records import SourceRecord
 
     names = [f.name for f in dataclasses.fields(SourceRecord)]
     assert names[:6] == ["agency_id", "source_key", "location", "values", "columns", "format_version"]

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl.extract.poliris import COLUMNS, FIELD_COUNT, PolirisFeed, read_poliris
-from etl.extract.poliris_line import normalise
-from etl.extract.poliris_writer import annonces_bytes, clean_value, format_line, row_values, write_annonces, write_zip
-from etl.extract.record import ExtractResult, RecordError, SourceRecord
+from etl.extract.poliris.line import normalise
+from etl.extract.poliris.writer import annonces_bytes, clean_value, format_line, row_values, write_annonces, write_zip
+from etl.records import ExtractResult, RecordError, SourceRecord
+from etl.errors import SourceUnreadable
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 EXAMPLE = REFERENCE / "poliris-example"
@@ -81,7 +82,7 @@ def test_reference_example_gives_five_listings_with_keys_and_agencies() -> None:
     assert feed.encoding == "cp1252"  # "Métro", "pièces" are cp1252 bytes
     assert feed.config["version"] == "4.09" and feed.config["APPLICATION"] == "MonLogiciel / 2.3.1"
     assert feed.photos_mode == "URL"
-    assert feed.stats.complete and feed.stats.records == 5 and feed.stats.errors == 0
+    assert feed.facts.complete and feed.facts.records == 5 and feed.facts.errors == 0
 
 
 def test_reference_example_values_by_name_and_rank() -> None:
@@ -217,7 +218,7 @@ def test_empty_lines_are_ignored_but_counted(tmp_path: Path) -> None:
     feed, results = parse_bytes(tmp_path, f"\r\n\r\n{a}\r\n   \r\n\r\n{b}\r\n\r\n".encode())
     recs = records_only(results)
     assert [(r.source_key, r.location.line, r.location.record) for r in recs] == [("TECH-1", 3, 1), ("TECH-2", 6, 2)]
-    assert feed.stats.lines == 7
+    assert feed.facts.lines == 7
 
 
 def test_stray_line_breaks_inside_a_description_are_joined(tmp_path: Path) -> None:
@@ -298,15 +299,15 @@ def test_truncated_last_line_is_an_error_and_the_feed_is_marked_incomplete(tmp_p
     assert [type(r).__name__ for r in results] == ["SourceRecord", "SourceRecord", "RecordError"]
     assert results[2].location.line == 3
     assert (results[2].agency_id, results[2].source_key) == ("agence-a", None)  # cut before field 175
-    assert feed.stats.complete is False
-    assert "tronqué" in feed.stats.problems[0]
+    assert feed.facts.complete is False
+    assert "tronqué" in feed.facts.problems[0]
 
 
 def test_missing_final_newline_alone_is_not_truncation(tmp_path: Path) -> None:
     data = annonces_bytes([listing(1), listing(2)], final_newline=False)
     feed, results = parse_bytes(tmp_path, data)
     assert len(records_only(results)) == 2
-    assert feed.stats.complete is True
+    assert feed.facts.complete is True
 
 
 def test_over_long_line_is_an_error_naming_its_line(tmp_path: Path) -> None:
@@ -379,7 +380,7 @@ def test_undefined_cp1252_byte_is_replaced_and_reported(tmp_path: Path) -> None:
 
 
 def test_utf16_file_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    from etl.extract.record import SourceUnreadable
+    from etl.errors import SourceUnreadable
 
     path = tmp_path / "Annonces.csv"
     path.write_bytes(annonces_bytes([listing(1)], encoding="utf-16"))
@@ -524,4 +525,4 @@ def test_a_record_cut_by_a_truncated_upload_is_an_error_not_a_short_listing(tmp_
     feed, results = parse_bytes(tmp_path, ("\r\n".join(lines[:2]) + "\r\n" + cut).encode())
     assert [type(r).__name__ for r in results] == ["SourceRecord", "SourceRecord", "RecordError"]
     assert results[2].issues[0].code == "E_LINE_TRUNCATED" and results[2].source_key == "TECH-3"
-    assert feed.stats.complete is False and feed.stats.problems
+    assert feed.facts.complete is False and feed.facts.problems

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.extract.poliris_line import normalise, split_fields
+from etl.extract.poliris.line import normalise, split_fields
 
 # A value that starts or ends with "!" or "#" makes '"!#' ambiguous once quotes go missing:
 # only clean lines can carry those (see test_value_made_of_separator_text_on_a_clean_line).

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from etl.extract.record import SourceLocation
+from etl.records import SourceLocation
 from etl.outcome import ListingKey, Outcome
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"

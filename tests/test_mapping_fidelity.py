@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from etl.extract.poliris import COLUMNS
-from etl.extract.poliris_fields import FIELDS
-from etl.extract.poliris_writer import row_values, write_annonces
-from etl.extract.record import SourceLocation, SourceRecord
+from etl.extract.poliris import COLUMNS, FORMAT
+from etl.extract.poliris.fields import FIELDS
+from etl.extract.poliris.writer import row_values, write_annonces
+from etl.records import SourceLocation, SourceRecord
 from etl.mapping import CompiledMapping, FeedContext, MappingError, load_mapping
 from etl.mapping.spec import MappingSpec
 from etl.yaml_config import parse_yaml_model
@@ -225,7 +225,7 @@ def test_the_label_of_a_path_several_rules_write_is_the_rule_that_applies_to_thi
                  " when: {field: transaction_type, equals: cession de bail}}\n"
                  "  - {to: data.lease, from: leasehold_right_price, convert: amount}\n")
     compiled = CompiledMapping(parse_yaml_model(yaml_text, MappingSpec, source="x.yaml"), COLUMNS,
-                               lambda name: f"label of {name}")
+                               lambda name: f"label of {name}", blank_markers=FORMAT.blank_markers)
     choose = compiled.label_choosers["data.lease"]
     shop = row_values({3: "location"}, 334)
     cession = row_values({3: "cession de bail"}, 334)
@@ -315,7 +315,7 @@ rules:
 def _generic(values: dict):
     spec = parse_yaml_model(GENERIC, MappingSpec, source="other.yaml")
     record = SourceRecord("ag", "k", SourceLocation("x", 1, 1), row_values(values, 334), COLUMNS)
-    return CompiledMapping(spec, COLUMNS).apply(record, FeedContext())
+    return CompiledMapping(spec, COLUMNS, blank_markers=FORMAT.blank_markers).apply(record, FeedContext())
 
 
 def test_blank_markers_and_placeholders_are_declared_per_field_by_any_mapping():
@@ -332,7 +332,7 @@ def test_a_builder_cannot_read_a_field_whose_zero_the_mapping_calls_a_value():
                             "  - {to: data.b, from: [bathrooms, shower_rooms], build: bathrooms}\n",
                             MappingSpec, source="x.yaml")
     with pytest.raises(MappingError, match="bathrooms"):
-        CompiledMapping(spec, COLUMNS)
+        CompiledMapping(spec, COLUMNS, blank_markers=FORMAT.blank_markers)
 
 
 # The coverage table ----------------------------------------------------------------------------
@@ -407,4 +407,4 @@ def test_a_mapping_wide_blank_marker_reaches_builders_too():
                             "  - {to: data.texts.headline.fr, from: title, build: text}\n",
                             MappingSpec, source="x.yaml")
     record = SourceRecord("ag", "k", SourceLocation("x", 1, 1), row_values({20: "-"}, 334), COLUMNS)
-    assert CompiledMapping(spec, COLUMNS).apply(record, FeedContext()).body == {}
+    assert CompiledMapping(spec, COLUMNS, blank_markers=FORMAT.blank_markers).apply(record, FeedContext()).body == {}

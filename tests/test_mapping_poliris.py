@@ -2,12 +2,11 @@
 
 import pytest
 
-from etl.extract.poliris import COLUMNS
-from etl.extract.poliris_writer import row_values
-from etl.extract.record import SourceLocation, SourceRecord
+from etl.extract.poliris import COLUMNS, FORMAT
+from etl.extract.poliris.writer import row_values
+from etl.records import SourceLocation, SourceRecord
 from etl.mapping import CompiledMapping, FeedContext, load_mapping
 from etl.mapping.spec import MappingSpec
-from etl.pipeline import poliris_label
 from etl.yaml_config import ConfigError, parse_yaml_model
 
 BASE = {1: "ag1", 2: "REF-1", 3: "vente", 4: "Appartement", 5: "75011", 6: "Paris", 11: "350000",
@@ -16,7 +15,7 @@ BASE = {1: "ag1", 2: "REF-1", 3: "vente", 4: "Appartement", 5: "75011", 6: "Pari
 
 @pytest.fixture(scope="module")
 def mapping() -> CompiledMapping:
-    return CompiledMapping(load_mapping("poliris"), COLUMNS, poliris_label)
+    return CompiledMapping(load_mapping("poliris"), COLUMNS, FORMAT.label, blank_markers=FORMAT.blank_markers)
 
 
 def apply(mapping, changes=None, feed=None):
@@ -157,7 +156,7 @@ def test_a_rule_naming_an_unknown_source_field_fails_at_compile_time():
                             MappingSpec, source="x.yaml")
     from etl.mapping import MappingError
     with pytest.raises(MappingError, match="nope"):
-        CompiledMapping(spec, COLUMNS)
+        CompiledMapping(spec, COLUMNS, blank_markers=FORMAT.blank_markers)
 
 
 def test_a_catalogue_house_goes_to_seloger_construire_only(mapping):
@@ -169,7 +168,7 @@ def test_a_catalogue_house_goes_to_seloger_construire_only(mapping):
 def test_a_value_repeated_across_records_converts_the_same_and_an_invalid_one_is_reported_every_time():
     # Converter results are memoised per rule: a hit must write the same value, and a value
     # that fails must fail on every record that carries it, not only the first.
-    fresh = CompiledMapping(load_mapping("poliris"), COLUMNS, poliris_label)
+    fresh = CompiledMapping(load_mapping("poliris"), COLUMNS, FORMAT.label, blank_markers=FORMAT.blank_markers)
     for _ in range(3):
         ok = apply(fresh, {19: "2", 11: "350000"})
         assert ok.body["data"]["structure"]["rooms"]["numberOfBedRooms"] == 2

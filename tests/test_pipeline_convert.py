@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.extract.poliris_writer import write_annonces, write_zip
+from etl.extract.poliris.writer import write_annonces, write_zip
 from etl.feedgen import PROFILES, listing, listings
 from etl.pipeline import FeedStats, convert
 from oracle import assert_spec_valid

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etl.extract.poliris_writer import annonces_bytes
+from etl.extract.poliris.writer import annonces_bytes
 from etl.feedgen import PROFILES, listing
 from etl.pipeline import FeedStats, convert
 from oracle import assert_spec_valid

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from etl.extract.record import SourceLocation
+from etl.records import SourceLocation
 from etl.issues import Issue, Severity, error, warning
 from etl.outcome import ListingKey, Outcome
 from etl.report.summary import LOAD_KEYS, MAX_VALUE_CHARS, ConvertSummary

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from etl.extract.record import SourceLocation
+from etl.records import SourceLocation
 from etl.issues import Issue, error, warning
 from etl.outcome import ListingKey, Outcome
 from etl.report.rows import ANOMALY_COLUMNS
@@ -361,7 +361,7 @@ def test_a_refused_listing_still_online_says_so(tmp_path: Path) -> None:
 def test_a_listing_kept_off_a_portal_by_a_warning_reads_published_except_there() -> None:
     """A portal rule that fails while other portals take the listing is a W_ issue with its portal:
     the row must not read « publiée » beside that portal, as if the listing were on it."""
-    from etl.extract.record import SourceLocation
+    from etl.records import SourceLocation
     from etl.issues import Issue, Severity
     from etl.report.rows import decision, excluded_from
     from etl.report.summary import ListingProblem

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from etl.extract.record import SourceUnreadable
+from etl.errors import SourceUnreadable
 from etl.load.applier import CREATED, DELETED, FAILED_OP, UNKNOWN, UPDATED, Applier, OpResult
 from etl.load.client import AvivClient
 from etl.load.config import Agency, ConfigError, LoadedConfig

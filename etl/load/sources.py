@@ -19,7 +19,8 @@ from urllib.parse import urlparse
 import httpx
 import orjson
 
-from etl.extract.record import SourceLocation, SourceUnreadable
+from etl.records import SourceLocation
+from etl.errors import SourceUnreadable
 from etl.load.config import Agency, LoadedConfig
 from etl.outcome import ListingKey, Outcome
 

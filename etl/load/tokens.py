@@ -18,13 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.load.config import ResolvedCredentials
+from etl.errors import AuthError
 
 # Renew a little before expiry so a long run never sends an expired token.
 EXPIRY_MARGIN_S = 300.0
-
-
-class AuthError(Exception):
-    """The token endpoint refused the credentials (permanent for this run)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -720,11 +720,3 @@ def departments_note(raws: Sequence[str], scope: RecordScope) -> str | None:
     codes = [c.strip() for c in re.split(r"[,;\s]+", raw) if c.strip()]
     return "Modèle proposé dans les départements : " + ", ".join(codes) + "."
 
-
-def crc_version(data_crc: int) -> str:
-    """A short version tag from a ZIP member's CRC-32."""
-    return f"{data_crc & 0xFFFFFFFF:08x}"
-
-
-def bytes_version(data: bytes) -> str:
-    return crc_version(zlib.crc32(data))

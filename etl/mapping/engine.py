@@ -1,8 +1,10 @@
-"""Compile a ``MappingSpec`` once into fast per-record callables, and apply it.
+"""Compile a ``MappingSpec`` once into one generated Python function, and apply it.
 
-Compilation resolves every source name to a column index, every AVIV path to a
-key tuple, every table to a folded-key dict and every converter to a function,
-so applying a mapping to a record is a loop over small closures.
+Compilation resolves every source name to a column index, every AVIV path to a key tuple,
+every table to a folded-key dict and every converter to a function, then writes the rules out
+as one straight-line function (``_generate``): applying a mapping to a record is one call, with
+no per-rule dispatch. What "empty" looks like comes from the feed's format (``blank_markers``:
+Poliris' ``0`` and ``00/00/0000``), narrowed or widened per field by the mapping.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl.extract.record import SourceRecord
+from etl.records import SourceRecord
 from etl.issues import Issue, Severity
 from etl.mapping.converters import BLANK_MARKERS, CONVERTERS, ConversionError, fold
 from etl.mapping.spec import Condition, MappingSpec, Rule
+from etl.errors import MappingError
 
 
 _NOROW = object()  # a table lookup that found no row (distinct from a row with no value)
@@ -28,10 +31,6 @@ _BUILDER_BLANK = BLANK_MARKERS | {""}
 
 def _none_if_empty(value: Any) -> Any:
     return None if value is _EMPTY else value
-
-
-class MappingError(Exception):
-    """The mapping config refers to something that does not exist (run stops, exit 2)."""
 
 
 @dataclass(slots=True)
@@ -161,13 +160,13 @@ Step = Callable[[Sequence[str], RecordScope], None]
 
 class CompiledMapping:
     def __init__(self, spec: MappingSpec, columns: Mapping[str, int],
-                 labels: Callable[[str], str] | None = None) -> None:
+                 labels: Callable[[str], str] | None = None, *, blank_markers: frozenset[str] = frozenset()) -> None:
         self.spec = spec
         self.columns = columns
         self._labels = labels or (lambda name: name)
         self._tables = {name: {fold(k): v for k, v in rows.items()} for name, rows in spec.tables.items()}
         self._width = max(columns.values(), default=-1) + 1
-        default = frozenset(spec.blank) if spec.blank is not None else BLANK_MARKERS
+        default = frozenset(spec.blank) if spec.blank is not None else blank_markers
         self._default_blank = default | {""}
         for name in spec.fields:
             self._index(name, f"mapping {spec.mapping}, fields")

@@ -9,14 +9,11 @@ import tempfile
 from pathlib import Path
 
 import orjson
+from etl.errors import OutputDirError
 
 # Files a run writes whatever its agencies; per-agency files are found in the previous summary.json.
 FIXED_NAMES = ("summary.json", "rejections.csv", "report.html", "report.xlsx", "load.json")
 RUN_DIR = re.compile(r"^(run|plan|status)-\d{8}-\d{6}(-\d+)?$")
-
-
-class OutputDirError(Exception):
-    """The output folder cannot be used (exit 2 with this message, never a traceback)."""
 
 
 def prepare_out_dir(path: Path) -> Path:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from etl.extract.record import SourceLocation
+from etl.records import SourceLocation
 from etl.issues import Issue, Severity
 from etl.outcome import Outcome
 

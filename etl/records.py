@@ -60,24 +60,4 @@ class RecordError:
     raw: str | None = None  # a prefix of the offending text, for the report
 
 
-@dataclass(slots=True)
-class ExtractStats:
-    """Facts about one pass over a source, final once its record iterator is exhausted.
-
-    ``complete`` is None while reading, then False when the source visibly ended mid-record
-    (a truncated upload): whoever plans deletions must then refuse them.
-    """
-
-    lines: int = 0  # physical lines read
-    records: int = 0  # records yielded, errors included
-    errors: int = 0
-    encoding: str | None = None  # "utf-8" | "cp1252" | "mixed" (line by line) …
-    complete: bool | None = None
-    problems: list[str] = field(default_factory=list)  # French, for the run summary
-
-
-class SourceUnreadable(Exception):
-    """The whole source cannot be read (missing file, bad archive…): the run must stop (exit 4)."""
-
-
 ExtractResult = SourceRecord | RecordError

@@ -1,8 +1,9 @@
-"""Where a Poliris send lives: a ZIP, a folder, or a bare ``Annonces.csv``.
+"""Where a source lives — a file, a folder or a ZIP archive — opened safely for any format.
 
-``open_bundle`` checks the whole source before anything is read (so a bad archive stops the
-run before a single record is produced) and hands back a ``Bundle`` that streams
-``Annonces.csv`` and reads the small side files.
+``open_container`` checks the whole source before anything is read (so a bad archive stops the
+run before a single record is produced) and hands back a ``Container`` that lists its files and
+streams or reads any of them within bounds. Formats find their own files in it (Poliris its
+``Annonces.csv``; a spreadsheet or an XML feed may arrive zipped too).
 
 ZIP safety: members are never extracted to disk, yet an archive with a dangerous member name
 (absolute path, ``..``, drive letter, symbolic link) is refused outright: such a file was
@@ -23,20 +24,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Final
+from typing import IO, Final, Literal
 
 from etl.extract.lines import Readable
-from etl.extract.record import SourceUnreadable
+from etl.errors import SourceUnreadable
 
-ANNONCES: Final = "annonces.csv"
-CONFIG: Final = "config.txt"
-PHOTOS_CFG: Final = "photos.cfg"
-_SIDE_FILES: Final = frozenset({ANNONCES, CONFIG, PHOTOS_CFG})
 _ZIP_MAGIC: Final = (b"PK\x03\x04", b"PK\x05\x06")  # local header, or an empty archive
 _JUNK_DIRS: Final = ("__macosx/",)
 _DRIVE_RE: Final = re.compile(r"^[A-Za-z]:")
 # What reading a damaged archive or file raises (CRC mismatch, truncated deflate stream…).
 _READ_ERRORS: Final = (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+_DIR_DEPTH: Final = 2  # a folder's files and those of its direct sub-folders
+HEAD_BYTES: Final = 64 << 10  # what format detection reads of a file
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,84 +69,84 @@ def _size(n: int) -> str:
 
 
 @dataclass(slots=True)
-class Bundle:
-    """One Poliris send. ``name`` is the display name used in locations and messages."""
+class Container:
+    """A source opened safely. ``members`` are the files inside a ZIP or folder (POSIX names
+    relative to it, junk folders left out); a bare file has none and is read as ``member=None``."""
 
-    kind: str  # "zip" | "dir" | "file"
+    kind: Literal["zip", "dir", "file"]
     path: Path
-    name: str
-    annonces: str  # member name (zip) or file path (dir/file)
-    config: str | None = None
-    photos_cfg: str | None = None
-    # Other files beside Annonces.csv (images sent in FULL/DIFF mode), relative names.
-    photo_files: list[str] = field(default_factory=list)
+    name: str  # display name: the file or folder name
+    members: list[str] = field(default_factory=list)
     limits: ArchiveLimits = DEFAULT_LIMITS
-    _members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
-    _base: str = ""  # folder of Annonces.csv inside the archive ("" or "export/")
+    _infos: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
 
-    @property
-    def annonces_name(self) -> str:
-        """How records' locations name the file: ``send.zip/Annonces.csv``, ``Annonces.csv``."""
-        if self.kind == "file":
+    def label(self, member: str | None = None) -> str:
+        """How messages and locations name a file: ``send.zip/Annonces.csv``, ``Annonces.csv``."""
+        if member is None or self.kind == "file":
             return self.name
-        return f"{self.name}/{self.annonces if self.kind == 'zip' else Path(self.annonces).name}"
+        return f"{self.name}/{member}"
+
+    def size(self, member: str | None = None) -> int:
+        if self.kind == "zip" and member is not None:
+            return self._infos[member].file_size
+        return os.path.getsize(self._file(member))
+
+    def _file(self, member: str | None) -> Path:
+        return self.path if member is None or self.kind == "file" else self.path / member
 
     @contextmanager
-    def open_annonces(self) -> Iterator[Readable]:
-        """Stream Annonces.csv; I/O and archive errors, on opening or mid-stream, become ``SourceUnreadable``."""
-        label = self.annonces_name
+    def open(self, member: str | None = None) -> Iterator[Readable]:
+        """Stream one file; I/O and archive errors, on opening or mid-stream, become ``SourceUnreadable``."""
+        label = self.label(member)
         try:
             if self.kind == "zip":
-                info = self._members[self.annonces]
+                if member is None:
+                    raise SourceUnreadable(f"{label} : archive ZIP, un fichier de l'archive doit être désigné.")
                 zf = zipfile.ZipFile(self.path)
                 try:
-                    member = zf.open(info)
+                    stream: IO[bytes] = zf.open(self._infos[member])
                 except BaseException:
                     zf.close()
                     raise
-                stream: IO[bytes] = member
-                closers: tuple[IO[bytes] | zipfile.ZipFile, ...] = (member, zf)
+                closers: tuple[IO[bytes] | zipfile.ZipFile, ...] = (stream, zf)
             else:
-                stream = open(self.annonces, "rb")  # noqa: SIM115 - closed below
+                stream = open(self._file(member), "rb")  # noqa: SIM115 - closed below
                 closers = (stream,)
         except _READ_ERRORS as exc:
             raise SourceUnreadable(f"{label} : ouverture impossible ({_reason(exc)}).") from exc
         try:
-            declared = self._members[self.annonces].file_size if self.kind == "zip" else None
+            declared = self._infos[member].file_size if self.kind == "zip" and member is not None else None
             yield _Guarded(stream, label, declared)
         finally:
             for c in closers:
                 c.close()
 
-    def read_side_file(self, which: str | None) -> bytes | None:
-        """Config.txt or Photos.cfg (given as returned in ``config``/``photos_cfg``), bounded."""
-        if which is None:
-            return None
-        return self._read(which, self.limits.max_side_file_bytes)
-
-    def read_photo(self, name: str) -> bytes:
-        """The bytes of an image sent in the archive/folder (``name`` as in ``photo_files``)."""
-        if name not in self.photo_files:
-            raise KeyError(name)
-        return self._read(self._base + name if self.kind == "zip" else str(Path(self.annonces).parent / name),
-                          self.limits.max_photo_bytes)
-
-    def _read(self, what: str, limit: int) -> bytes:
-        label = f"{self.name}/{what}" if self.kind == "zip" else what
+    def read(self, member: str | None, limit: int) -> bytes:
+        """A whole small file, refused beyond ``limit`` bytes."""
+        label = self.label(member)
         try:
-            if self.kind == "zip":
-                info = self._members[what]
+            if self.kind == "zip" and member is not None:
+                info = self._infos[member]
                 if info.file_size > limit:
                     raise SourceUnreadable(f"{label} : {_size(info.file_size)}, au-delà de la limite de {_size(limit)}.")
-                with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
-                    return member.read()
-            with open(what, "rb") as f:
+                with zipfile.ZipFile(self.path) as zf, zf.open(info) as stream:
+                    return stream.read()
+            with open(self._file(member), "rb") as f:
                 data = f.read(limit + 1)
             if len(data) > limit:
                 raise SourceUnreadable(f"{label} : fichier de plus de {_size(limit)}, refusé.")
             return data
         except _READ_ERRORS as exc:
             raise SourceUnreadable(f"{label} : illisible ({_reason(exc)}).") from exc
+
+    def head(self, member: str | None = None, n: int = HEAD_BYTES) -> bytes:
+        """The first ``n`` bytes of a file (format detection): never more, whatever its size."""
+        with self.open(member) as stream:
+            chunks, left = [], n
+            while left > 0 and (chunk := stream.read(left)):
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
 
 
 class _Guarded(io.RawIOBase):
@@ -192,66 +191,38 @@ def _reason(exc: BaseException) -> str:
     return exc.__class__.__name__ + (f" : {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else "")
 
 
-def open_bundle(source: str | Path, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> Bundle:
-    """Locate Annonces.csv, Config.txt, Photos.cfg and images; refuse unsafe or unreadable sources."""
+def open_container(source: str | Path, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> Container:
+    """Open a file, folder or ZIP archive; refuse unsafe or unreadable sources (``SourceUnreadable``)."""
     path = Path(source)
     try:
         if path.is_dir():
-            return _dir_bundle(path, limits)
+            return Container("dir", path, path.name, _dir_members(path, limits), limits)
         with open(path, "rb") as f:
-            head = f.read(4)
+            magic = f.read(4)
     except OSError as exc:
         raise SourceUnreadable(f"{path.name or path} : {_reason(exc)}.") from exc
-    if head in _ZIP_MAGIC:
-        return _zip_bundle(path, limits)
-    return _file_bundle(path, limits)
+    if magic in _ZIP_MAGIC:
+        infos = _checked_zip(path, limits)
+        files = {i.filename: i for i in infos if not i.is_dir() and not i.filename.lower().startswith(_JUNK_DIRS)}
+        return Container("zip", path, path.name, list(files), limits, files)
+    return Container("file", path, path.name, [], limits)
 
 
-def _match(names: list[str], wanted: str) -> str | None:
-    for n in names:
-        if n.lower() == wanted:
-            return n
-    return None
-
-
-def _dir_bundle(path: Path, limits: ArchiveLimits) -> Bundle:
-    folder = _find_annonces_dir(path)
-    files = sorted(p.name for p in folder.iterdir() if p.is_file())
-    annonces = _match(files, ANNONCES)
-    assert annonces is not None
-    config, photos = _match(files, CONFIG), _match(files, PHOTOS_CFG)
-    return Bundle(
-        kind="dir", path=path, name=path.name, annonces=str(folder / annonces),
-        config=str(folder / config) if config else None,
-        photos_cfg=str(folder / photos) if photos else None,
-        photo_files=[f for f in files if f.lower() not in _SIDE_FILES and not f.startswith(".")],
-        limits=limits,
-    )
-
-
-def _find_annonces_dir(path: Path) -> Path:
-    if any(p.is_file() and p.name.lower() == ANNONCES for p in path.iterdir()):
-        return path
-    subs = [d for d in path.iterdir() if d.is_dir() and any(p.is_file() and p.name.lower() == ANNONCES for p in d.iterdir())]
-    if len(subs) == 1:
-        return subs[0]
-    if not subs:
-        raise SourceUnreadable(f"{path.name} : aucun fichier Annonces.csv dans ce dossier (ni dans un sous-dossier).")
-    raise SourceUnreadable(
-        f"{path.name} : plusieurs fichiers Annonces.csv ({', '.join(d.name for d in subs)}) ; "
-        "impossible de savoir lequel lire.")
-
-
-def _file_bundle(path: Path, limits: ArchiveLimits) -> Bundle:
-    # A bare Annonces.csv: its side files, when present, sit beside it.
-    siblings = sorted(p.name for p in path.parent.iterdir() if p.is_file())
-    config, photos = _match(siblings, CONFIG), _match(siblings, PHOTOS_CFG)
-    return Bundle(
-        kind="file", path=path, name=path.name, annonces=str(path),
-        config=str(path.parent / config) if config else None,
-        photos_cfg=str(path.parent / photos) if photos else None,
-        limits=limits,
-    )
+def _dir_members(path: Path, limits: ArchiveLimits) -> list[str]:
+    found: list[str] = []
+    todo = [(path, 1)]
+    while todo:
+        folder, depth = todo.pop(0)
+        for p in sorted(folder.iterdir()):
+            if p.name.startswith(".") or p.name.lower() == "__macosx":
+                continue
+            if p.is_file():
+                found.append(PurePosixPath(p.relative_to(path).as_posix()).as_posix())
+                if len(found) > limits.max_members:
+                    raise SourceUnreadable(f"{path.name} : plus de {_number(limits.max_members)} fichiers dans ce dossier ; refusé.")
+            elif p.is_dir() and depth < _DIR_DEPTH:
+                todo.append((p, depth + 1))
+    return found
 
 
 def _unsafe_name(info: zipfile.ZipInfo) -> bool:
@@ -263,7 +234,7 @@ def _unsafe_name(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def _zip_bundle(path: Path, limits: ArchiveLimits) -> Bundle:
+def _checked_zip(path: Path, limits: ArchiveLimits) -> list[zipfile.ZipInfo]:
     label = path.name
     try:
         with zipfile.ZipFile(path) as zf:
@@ -301,30 +272,4 @@ def _zip_bundle(path: Path, limits: ArchiveLimits) -> Bundle:
             f"{label} : l'archive se décompresse en {_size(total)} pour {_size(archive_size)} "
             f"(limites : {_size(limits.max_total_bytes)}, taux {_number(limits.max_ratio)}:1) ; "
             "archive piégée (« zip bomb ») ou corrompue, refusée.")
-
-    files = [i for i in infos if not i.is_dir() and not i.filename.lower().startswith(_JUNK_DIRS)]
-    candidates = [i for i in files if PurePosixPath(i.filename).name.lower() == ANNONCES and i.filename.count("/") <= 1]
-    if not candidates:
-        listing = ", ".join(i.filename for i in files[:10]) or "archive vide"
-        raise SourceUnreadable(f"{label} : pas de fichier Annonces.csv dans l'archive (contenu : {listing}).")
-    if len(candidates) > 1:
-        roots = [c for c in candidates if "/" not in c.filename]
-        if len(roots) != 1:
-            raise SourceUnreadable(
-                f"{label} : plusieurs fichiers Annonces.csv ({', '.join(c.filename for c in candidates)}) ; "
-                "impossible de savoir lequel lire.")
-        candidates = roots
-    annonces = candidates[0]
-    base = annonces.filename[: annonces.filename.rfind("/") + 1]
-    beside = [i for i in files if i.filename.startswith(base) and i.filename != annonces.filename]
-    by_lower = {i.filename[len(base):].lower(): i.filename for i in beside}
-    photo_files = [
-        i.filename[len(base):] for i in beside
-        if i.filename[len(base):].lower() not in _SIDE_FILES and not PurePosixPath(i.filename).name.startswith(".")
-    ]
-    return Bundle(
-        kind="zip", path=path, name=label, annonces=annonces.filename,
-        config=by_lower.get(CONFIG), photos_cfg=by_lower.get(PHOTOS_CFG),
-        photo_files=photo_files, limits=limits,
-        _members={i.filename: i for i in files}, _base=base,
-    )
+    return infos

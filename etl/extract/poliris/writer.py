@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from etl.extract.poliris import COLUMNS, FIELD_COUNT
+from etl.extract.poliris.reader import COLUMNS, FIELD_COUNT
 
 Row = Sequence[str] | Mapping[int | str, object]
 MemberCase = Literal["canonical", "lower", "upper"]

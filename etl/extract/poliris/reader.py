@@ -28,7 +28,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from etl.extract.archive import DEFAULT_LIMITS, ArchiveLimits, Bundle, open_bundle
+from etl.extract.container import DEFAULT_LIMITS, ArchiveLimits, Container
+from etl.extract.poliris.bundle import Bundle, find_bundle, open_bundle
 from etl.extract.decoding import (
     UTF8,
     LineDecoder,
@@ -37,9 +38,11 @@ from etl.extract.decoding import (
     repair_mojibake,
 )
 from etl.extract.lines import LineReader, LineTooLong, Readable
-from etl.extract.poliris_fields import FIELDS
-from etl.extract.poliris_line import normalise, split_fields
-from etl.extract.record import ExtractResult, ExtractStats, RecordError, SourceLocation, SourceRecord, SourceUnreadable
+from etl.extract.poliris.fields import FIELDS
+from etl.extract.poliris.line import normalise, split_fields
+from etl.extract.base import Feed, FeedFacts, FeedFormat, MediaVersions
+from etl.records import ExtractResult, RecordError, SourceLocation, SourceRecord
+from etl.errors import SourceUnreadable
 from etl.issues import Issue, error, warning
 
 FIELD_COUNT: Final = len(FIELDS)  # 334: the widest revision known (4.12)
@@ -103,8 +106,8 @@ class _Line:
     notes: list[Issue] | None  # decoding notes (mixed encoding, repaired accents…)
 
 
-@dataclass
-class PolirisFeed:
+@dataclass(eq=False)
+class PolirisFeed(Feed):
     """One Poliris send, ready to stream. ``records()`` may be called again (it re-reads)."""
 
     bundle: Bundle
@@ -112,7 +115,17 @@ class PolirisFeed:
     photos_mode: str | None  # "URL" | "FULL" | "DIFF" | None (no Photos.cfg, or unknown mode)
     agency_id: str | None = None  # used when field 1 is empty
     issues: list[Issue] = field(default_factory=list)  # about the send as a whole
-    stats: ExtractStats = field(default_factory=ExtractStats)  # of the last records() pass
+    facts: FeedFacts = field(init=False)  # of the last records() pass
+    _versions: MediaVersions | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from etl.extract.poliris.format import FORMAT
+
+        self.format: FeedFormat = FORMAT
+        self.facts = self._new_facts()
+
+    def _new_facts(self) -> FeedFacts:
+        return FeedFacts(self.source, format="poliris", dialect=self.config_version)
 
     @property
     def source(self) -> str:
@@ -131,7 +144,7 @@ class PolirisFeed:
     @property
     def encoding(self) -> str | None:
         """"utf-8", "cp1252" or "mixed", known once ``records()`` has been read to the end."""
-        return self.stats.encoding
+        return self.facts.encoding
 
     @property
     def config_version(self) -> str | None:
@@ -140,11 +153,20 @@ class PolirisFeed:
     def read_photo(self, name: str) -> bytes:
         return self.bundle.read_photo(name)
 
+    @property
+    def media_mode(self) -> str:
+        return self.photos_mode or "URL"
+
+    def media_versions(self) -> Mapping[str, str]:
+        if self._versions is None:
+            self._versions = MediaVersions(self.photo_files, self.read_photo)
+        return self._versions
+
     def records(self) -> Iterator[ExtractResult]:
         """One ``SourceRecord`` or ``RecordError`` per listing, in file order; ``stats`` is
         final once the iterator is exhausted. Raises ``SourceUnreadable`` if the file cannot
         be read to its end (damaged archive, I/O error, UTF-16)."""
-        self.stats = ExtractStats()
+        self.facts = self._new_facts()
         with self.bundle.open_annonces() as stream:
             # Hold each record back by one: only at the end of the file is it known whether the
             # last one was cut by a truncated upload. Published, a cut listing would replace the
@@ -155,8 +177,8 @@ class PolirisFeed:
                     yield pending
                 pending = item
             if pending is not None:
-                if self.stats.complete is False and isinstance(pending, SourceRecord):
-                    self.stats.errors += 1
+                if self.facts.complete is False and isinstance(pending, SourceRecord):
+                    self.facts.errors += 1
                     pending = RecordError(pending.location, [error(
                         "E_LINE_TRUNCATED",
                         f"{pending.location} : annonce coupée par la fin du fichier (transfert interrompu ?) ; "
@@ -165,9 +187,10 @@ class PolirisFeed:
                 yield pending
 
 
-def read_poliris(source: str | Path, *, agency_id: str | None = None, limits: ArchiveLimits = DEFAULT_LIMITS) -> PolirisFeed:
+def read_poliris(source: str | Path | Container, *, agency_id: str | None = None,
+                 limits: ArchiveLimits = DEFAULT_LIMITS) -> PolirisFeed:
     """Open a Poliris send; raises ``SourceUnreadable`` when it cannot be read at all."""
-    bundle = open_bundle(source, limits=limits)
+    bundle = find_bundle(source) if isinstance(source, Container) else open_bundle(source, limits=limits)
     issues: list[Issue] = []
     config = KeyValues()
     if (raw := bundle.read_side_file(bundle.config)) is not None:
@@ -200,7 +223,7 @@ class _Parser:
     def __init__(self, feed: PolirisFeed, stream: Readable) -> None:
         self.feed = feed
         self.file = feed.source
-        self.stats = feed.stats
+        self.stats = feed.facts
         self.reader = LineReader(stream)
         self.decoder = LineDecoder()
         self.lines = iter(self.reader)
