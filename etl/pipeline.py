@@ -17,6 +17,7 @@ from etl import __version__
 from etl.extract.base import Feed
 from etl.extract.registry import AUTO, open_feed
 from etl.records import RecordError, SourceRecord
+from etl.errors import ConfigError
 from etl.issues import Issue
 from etl.mapping import CompiledMapping, FeedContext, MappingSpec, load_mapping
 from etl.mapping.engine import Mapped
@@ -25,8 +26,6 @@ from etl.model.check import check_body
 from etl.outcome import ListingKey, Outcome
 from etl.validate.portals import evaluate
 from etl.validate.settings import PortalRules
-
-DEFAULT_MAPPING = "poliris"
 
 
 @dataclass(frozen=True)
@@ -204,6 +203,25 @@ def rejected_at_extraction(error: RecordError) -> Outcome:
     return Outcome(location=error.location, key=key, reference="", accepted=False, issues=list(error.issues))
 
 
+def open_source(source: str | Path, *, mapping: str | Path | None = None, format: str = AUTO,
+                agency_id: str | None = None, options: Mapping[str, Any] | None = None) -> tuple[Feed, MappingSpec]:
+    """The feed and the mapping that reads it. A mapping names its format, so the content must be
+    of that format; without a mapping, the content decides and its format's default mapping is used.
+    ``options`` override the mapping's ``source:`` block (an agency's ``source_options``)."""
+    spec = load_mapping(mapping) if mapping is not None else None
+    if spec is not None and format not in (AUTO, spec.format):
+        raise ConfigError(f"le format demandé ({format}) n'est pas celui de la mapping {spec.mapping} ({spec.format})")
+    expected = spec.format if spec is not None else format
+    merged = {**(spec.source if spec is not None else {}), **(options or {})}
+    feed = open_feed(source, format=expected, agency_id=agency_id, options=merged)
+    if spec is None:
+        default = feed.format.default_mapping
+        if default is None:
+            raise ConfigError(f"aucune mapping par défaut pour le format {feed.format.name} : indiquez-en une (--mapping)")
+        spec = load_mapping(default)
+    return feed, spec
+
+
 def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | Path | None = None,
             stats: FeedStats | None = None, only_agency: str | None = None,
             options_for: Callable[[str], AgencyOptions] | None = None, format: str = AUTO) -> Iterator[Outcome]:
@@ -214,8 +232,7 @@ def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | 
     when the source cannot be opened at all.
     """
     stats = stats if stats is not None else FeedStats(source=str(source))
-    spec = load_mapping(mapping or DEFAULT_MAPPING)
-    feed: Feed = open_feed(source, format=format, agency_id=agency_id)
+    feed, spec = open_source(source, mapping=mapping, format=format, agency_id=agency_id)
     converter = Converter(spec, dict(feed.columns), feed.label, options_for or (lambda _a: _default_options()),
                           blank_markers=feed.format.blank_markers)
     base = FeedContext(photos_mode=feed.media_mode, photo_versions=feed.media_versions())

@@ -21,13 +21,13 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from etl.extract.container import Container
 from etl.issues import Issue
 from etl.records import ExtractResult
 
-NOTHING: Mapping[str, str] = {}
+NOTHING: Mapping[str, Any] = {}
 
 
 class MediaVersions(Mapping[str, str]):
@@ -148,9 +148,12 @@ class FeedFormat(ABC):
         """How sure this format is that the source is its own, from its content alone."""
 
     @abstractmethod
-    def open(self, container: Container, *, agency_id: str | None = None) -> Feed:
+    def open(self, container: Container, *, agency_id: str | None = None,
+             options: Mapping[str, Any] = NOTHING) -> Feed:
         """Open a source (already checked safe by ``open_container``); raises ``SourceUnreadable``
-        when it cannot be read at all. ``agency_id`` is the agency a feed without one belongs to."""
+        when it cannot be read at all. ``agency_id`` is the agency of records that name none;
+        ``options`` are the mapping's ``source:`` block with the agency's overrides over it (a
+        format that takes none ignores them; one that takes some raises ``ConfigError`` on bad ones)."""
 
     def label(self, name: str) -> str:
         return name

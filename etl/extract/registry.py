@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from etl.errors import ConfigError, UnsupportedFeed
-from etl.extract.base import Feed, FeedFormat
+from etl.extract.base import NOTHING, Feed, FeedFormat
 from etl.extract.container import DEFAULT_LIMITS, ArchiveLimits, Container, open_container
 from etl.extract.sniff import describe
 
@@ -92,7 +93,7 @@ def _empty(container: Container) -> bool:
 
 
 def open_feed(source: str | Path, *, format: str = AUTO, agency_id: str | None = None,
-              limits: ArchiveLimits = DEFAULT_LIMITS) -> Feed:
+              options: Mapping[str, Any] = NOTHING, limits: ArchiveLimits = DEFAULT_LIMITS) -> Feed:
     """Open a source with the format its content shows (or the one required, if it agrees)."""
     container = open_container(source, limits=limits)
-    return detect(container, format).open(container, agency_id=agency_id)
+    return detect(container, format).open(container, agency_id=agency_id, options=options)

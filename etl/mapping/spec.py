@@ -99,13 +99,16 @@ class Identity(_Closed):
 
 class MappingSpec(_Closed):
     mapping: str
-    format: str
+    format: str  # the registry name of the feed format this mapping reads; the feed's must match
+    # Options for the feed format (a spreadsheet's header aliases, an XML feed's record element and
+    # XPaths…): validated by the format when it opens the feed. ``agencies.yaml`` may override them.
+    source: dict[str, Any] = {}
     description: str | None = None
     identity: Identity = Identity()
     tables: dict[str, dict[str, Any]] = {}
     settings: dict[str, Any] = {}
     # Values meaning "empty" in every field that does not declare its own (``fields.<name>.blank``).
-    # None: the converters' defaults (Poliris' ``0``, ``00/00/0000``…).
+    # None: the feed format's (``FeedFormat.blank_markers``: Poliris' ``0``, ``00/00/0000``…).
     blank: list[str] | None = None
     fields: dict[str, FieldSpec] = {}
     rules: list[Rule]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from etl.extract.base import NOT_MINE, Detection, FeedFormat
+from etl.extract.base import NOT_MINE, NOTHING, Detection, FeedFormat
 from etl.extract.container import Container
 from etl.extract.poliris.bundle import annonces_member
 from etl.extract.poliris.reader import COLUMNS, PolirisFeed, field_label, read_poliris
@@ -36,7 +37,8 @@ class PolirisFormat(FeedFormat):
             return Detection(0.5)  # an empty Annonces.csv: an empty send
         return NOT_MINE
 
-    def open(self, container: Container, *, agency_id: str | None = None) -> PolirisFeed:
+    def open(self, container: Container, *, agency_id: str | None = None,
+             options: Mapping[str, Any] = NOTHING) -> PolirisFeed:
         return read_poliris(container, agency_id=agency_id)
 
     def label(self, name: str) -> str:
