@@ -31,6 +31,7 @@ class KyeroFormat(XmlFormat):
     title: ClassVar[str] = "flux XML Kyero v3"
     dialect: ClassVar[str] = "Kyero v3"
     default_mapping: ClassVar[str | None] = "kyero"
+    derived: ClassVar[Mapping[str, str]] = {"country_guess": "élément <country> (à défaut, <province>)"}
     spec: ClassVar[Mapping[str, Any]] = {
         "record": "property",
         "key": ["id", "ref"],
@@ -79,6 +80,7 @@ class UbiflowFormat(XmlFormat):
     title: ClassVar[str] = "flux XML Ubiflow / AC3"
     dialect: ClassVar[str] = "Ubiflow"
     default_mapping: ClassVar[str | None] = "ubiflow"
+    derived: ClassVar[Mapping[str, str]] = {"famille": "élément <bien/code_type>"}
     spec: ClassVar[Mapping[str, Any]] = {
         "record": "annonce",
         "key": ["id", "reference"],

@@ -50,6 +50,7 @@ class XmlFeed(Feed):
     agency_id: str | None = None
     normalise: Normalise | None = None
     check_header: Callable[[RecordStream], None] | None = None  # refuses a feed its header disqualifies
+    derived: Mapping[str, str] = field(default_factory=dict)  # labels of the columns a dialect derives
     issues: list[Issue] = field(default_factory=list)
     facts: FeedFacts = field(init=False)
 
@@ -65,6 +66,8 @@ class XmlFeed(Feed):
         return self.table.columns
 
     def label(self, name: str) -> str:
+        if name in self.derived:
+            return self.derived[name]
         path = self.table.paths.get(name)
         return f"élément <{path}>" if path else name
 

@@ -61,6 +61,7 @@ class XmlFormat(FeedFormat):
 
     dialect: ClassVar[str]
     spec: ClassVar[Mapping[str, Any]]  # the table, in the ``source:`` syntax
+    derived: ClassVar[Mapping[str, str]] = {}  # how messages name the columns a dialect derives
     blank_markers: ClassVar[frozenset[str]] = BLANK_MARKERS
     _table: Table | None = None
 
@@ -88,9 +89,12 @@ class XmlFormat(FeedFormat):
     def open(self, container: Container, *, agency_id: str | None = None,
              options: Mapping[str, Any] = NOTHING) -> XmlFeed:
         return XmlFeed(self, container, xml_member(container), self.table(), self.dialect,
-                       agency_id=agency_id or None, normalise=self.normalise(), check_header=self.check_header)
+                       agency_id=agency_id or None, normalise=self.normalise(), check_header=self.check_header,
+                       derived=self.derived)
 
     def label(self, name: str) -> str:
+        if name in self.derived:
+            return self.derived[name]
         path = self.table().paths.get(name)
         return f"élément <{path}>" if path else name
 

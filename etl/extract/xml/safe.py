@@ -101,6 +101,7 @@ class RecordStream:
         self._inside = 0  # elements read inside the current record
         self._oversized = False
         self._line = 0  # last line an event was seen on
+        self._ended: list[etree._Element] = []  # elements ended outside records, to release
 
     def __iter__(self) -> Iterator[RawRecord | Oversized | Broken]:
         parser = _parser()
@@ -112,11 +113,11 @@ class RecordStream:
                 parser.feed(chunk)
                 batch = self._drain(parser)
                 yield from batch
-                _release_all(batch)
+                self._release(batch)
             parser.close()
             batch = self._drain(parser)
             yield from batch
-            _release_all(batch)
+            self._release(batch)
         except etree.XMLSyntaxError as exc:
             # The events parsed before the fault are still queued: those records are whole.
             try:
@@ -188,7 +189,16 @@ class RecordStream:
             where = local_name(parent.tag) + "/" if parent is not None and isinstance(parent.tag, str) else ""
             self.header.setdefault(where + local_name(el.tag), el.text.strip()[:200])
         if el.getparent() is not None:
+            # Released with the batch's records: they may still need it (``../@reference``).
+            self._ended.append(el)
+
+    def _release(self, batch: list[RawRecord | Oversized]) -> None:
+        for item in batch:
+            if isinstance(item, RawRecord):
+                _release(item.element)
+        for el in self._ended:
             _release(el)
+        self._ended.clear()
 
 
     def _check_dtd(self, el: etree._Element) -> None:
@@ -216,12 +226,6 @@ class RecordStream:
         if self._record is not None:
             return Broken(self.records, self._record_line, line, self._record_xpath, reason)
         return Broken(0, line, line, None, reason)
-
-
-def _release_all(batch: list[RawRecord | Oversized]) -> None:
-    for item in batch:
-        if isinstance(item, RawRecord):
-            _release(item.element)
 
 
 def _release(el: etree._Element) -> None:

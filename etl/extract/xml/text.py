@@ -4,7 +4,7 @@ Feeds put HTML in their texts two ways: as markup the parser sees as child eleme
 (``<texte>Bel appartement<br/>vue mer</texte>``) and as escaped text or CDATA
 (``<![CDATA[<p>Bel appartement</p>]]>``). Both become plain text: block tags are line breaks,
 other tags vanish, entities are decoded (only well-formed ``&name;`` ones, so a URL's
-``&copy=2`` is left alone), spaces are collapsed, each line trimmed, blank lines at most one.
+``&copy=2`` is left alone), spaces are collapsed, each line trimmed, empty lines dropped.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ _TAG: Final = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _BLOCK: Final = re.compile(r"<\s*/?\s*(?:br|p|div|li|ul|ol|tr|h[1-6])\b[^<>]*>", re.IGNORECASE)
 _ENTITY: Final = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACES: Final = re.compile(r"[ \t\u00a0\u202f\u2007\f\v]+")
-_BLANK_LINES: Final = re.compile(r"\n{3,}")
+_NEWLINES: Final = re.compile(r"\n{2,}")
 
 
 def element_text(el: etree._Element) -> str:
@@ -46,8 +46,8 @@ def _walk(el: etree._Element, parts: list[str]) -> None:
                 parts.append(child.text)
             if len(child):
                 _walk(child, parts)
-            if block:
-                parts.append("\n")
+            if block and (child.text or len(child)):
+                parts.append("\n")  # after a paragraph; a <br/> is one break, not two
         if child.tail:
             parts.append(child.tail)
 
@@ -60,8 +60,9 @@ def plain(raw: str) -> str:
     if "&" in s and ";" in s:
         s = _ENTITY.sub(lambda m: html.unescape(m.group()), s)
     if "\n" in s or "\r" in s:
+        # Each block boundary is one line break: « </p><p> » and « </li><li> » must not leave blank lines.
         lines = [_SPACES.sub(" ", line).strip() for line in s.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-        return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+        return _NEWLINES.sub("\n", "\n".join(lines)).strip()
     if "  " in s or "\t" in s or "\u00a0" in s or "\u202f" in s:
         s = _SPACES.sub(" ", s)
     return s.strip()
