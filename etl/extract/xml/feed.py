@@ -157,8 +157,8 @@ class XmlFeed(Feed):
         agency = self.agency_id or (values[table.agency].strip() if table.agency is not None else "") or fallback_agency
         key = next((values[i].strip() for i in table.keys if values[i].strip()), "")
         location = SourceLocation(self.source, item.line, item.ordinal, item.xpath)
-        key_names = " ou ".join(self.label(n) for n, i in table.columns.items() if i in table.keys)
         if not key:
+            key_names = self._key_names()
             return RecordError(location, [error(
                 "E_KEY_MISSING",
                 f"{where} : identifiant de l'annonce absent ({key_names}) ; l'annonce ne peut pas être suivie "
@@ -166,6 +166,7 @@ class XmlFeed(Feed):
                 agency_id=agency, raw=_raw(values))
         first = seen.get(key)
         if first is not None:
+            key_names = self._key_names()
             return RecordError(location, [error(
                 "E_KEY_DUPLICATE",
                 f"{where} : l'identifiant « {key} » figure déjà dans l'annonce n° {first} du flux ; cette seconde "
@@ -173,6 +174,9 @@ class XmlFeed(Feed):
                 value=key)], agency_id=agency, source_key=key, raw=_raw(values))
         seen[key] = item.ordinal
         return SourceRecord(agency, key, location, values, table.columns, self.dialect, issues)
+
+    def _key_names(self) -> str:
+        return " ou ".join(self.label(self.table.names[i]) for i in self.table.keys)
 
 
 def _raw(values: list[str]) -> str:

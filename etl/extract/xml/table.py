@@ -21,7 +21,7 @@ prefixes ignored); anything else is compiled as XPath, and a bad one is a ``Conf
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -36,7 +36,8 @@ _SIMPLE: Final = re.compile(r"^(?:\.|[A-Za-z_][\w.-]*(?:/[A-Za-z_][\w.-]*)*)(?:/
 _NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 Node = etree._Element | str
-Select = Callable[[etree._Element], list[Node]]
+Index = dict[str, list[etree._Element]]  # relative path of element names → elements, in document order
+Select = Callable[[etree._Element, Index], list[Node]]
 
 
 class _Closed(BaseModel):
@@ -182,9 +183,9 @@ class Table:
         if len(selects) == 1:
             return selects[0]
 
-        def first_found(el: etree._Element) -> list[Node]:
+        def first_found(el: etree._Element, index: Index) -> list[Node]:
             for select in selects:
-                found = select(el)
+                found = select(el, index)
                 if found and any(value_of(x) for x in found):
                     return found
             return []
@@ -199,7 +200,7 @@ class Table:
         except etree.XPathSyntaxError as exc:
             raise ConfigError(f"{self.where} : chemin XPath « {path} » invalide ({exc}).") from None
 
-        def select(el: etree._Element) -> list[Node]:
+        def select(el: etree._Element, index: Index) -> list[Node]:
             found = xpath(el)
             if isinstance(found, list):
                 return [x if isinstance(x, etree._Element) else str(x) for x in found
@@ -215,9 +216,10 @@ class Table:
         """The record's values by column, and notes (column, French note) on what was left out."""
         values = [""] * self.width
         notes: list[tuple[str, str]] = []
+        index = path_index(record)
         for single in self._singles:
             for select in single.selects:
-                found = select(record)
+                found = select(record, index)
                 if found:
                     values[single.index] = value_of(found[0])
                     if len(found) > 1 and isinstance(found[0], etree._Element):
@@ -228,7 +230,7 @@ class Table:
                     if values[single.index]:
                         break
         for many in self._many:
-            found = [v for v in (value_of(x) for x in many.select(record)) if v]
+            found = [v for v in (value_of(x) for x in many.select(record, index)) if v]
             if many.join is not None:
                 values[many.first] = many.join.join(dict.fromkeys(found))
                 continue
@@ -238,11 +240,14 @@ class Table:
                 notes.append((many.path, f"{len(found)} éléments <{many.path}>, {many.count} au plus sont lus ; "
                                          f"les {len(found) - many.count} suivants sont ignorés"))
         for group in self._groups:
-            items = group.each(record)
+            items = group.each(record, index)
             items = [x for x in items if isinstance(x, etree._Element)]
             if group.order is not None and len(items) > 1:
                 items = _ordered(items, group.order)
-            rows = [[_first(sel(item)) for sel in group.parts] for item in items]
+            rows = []
+            for item in items:
+                item_index = path_index(item)
+                rows.append([_first(sel(item, item_index)) for sel in group.parts])
             rows = [row for row in rows if any(row)]
             for i, row in enumerate(rows[: group.max]):
                 base = group.first + i * group.width
@@ -267,7 +272,7 @@ def _ordered(items: list[etree._Element], order: Select) -> list[etree._Element]
     """Stable sort on the order key: numbers as numbers, then text, then items without a key."""
     def key(pair: tuple[int, etree._Element]) -> tuple[int, float, str, int]:
         n, item = pair
-        found = order(item)
+        found = order(item, path_index(item))
         raw = value_of(found[0]).strip() if found else ""
         try:
             return (0, float(raw.replace(",", ".")), "", n)
@@ -276,36 +281,38 @@ def _ordered(items: list[etree._Element], order: Select) -> list[etree._Element]
     return [item for _, item in sorted(enumerate(items), key=key)]
 
 
-def _walker(path: str) -> Select:
-    """A direct walk for ``a/b/c`` and ``a/b/@attr``: children by local name (prefixes ignored)."""
-    if path == ".":
-        return lambda el: [el]
-    steps = path.split("/")
-    attr = steps.pop()[1:] if steps[-1].startswith("@") else None
-
-    def children(nodes: Sequence[etree._Element], name: str) -> list[etree._Element]:
-        out = []
-        for node in nodes:
+def path_index(root: etree._Element) -> Index:
+    """Every element under ``root`` by its path of local names (``images/image/url``), in
+    document order: one breadth-first pass per record, then each field is a dict look-up."""
+    out: Index = {}
+    level: list[tuple[etree._Element, str]] = [(root, "")]
+    while level:
+        below: list[tuple[etree._Element, str]] = []
+        for node, prefix in level:
             for child in node:
                 tag = child.tag
-                if isinstance(tag, str) and (tag == name or (tag[:1] == "{" and tag.rpartition("}")[2] == name)):
-                    out.append(child)
-        return out
+                if not isinstance(tag, str):
+                    continue  # comments, processing instructions, entity references
+                path = prefix + (tag.rpartition("}")[2] if tag[:1] == "{" else tag)
+                found = out.get(path)
+                if found is None:
+                    out[path] = [child]
+                else:
+                    found.append(child)
+                if len(child):
+                    below.append((child, path + "/"))
+        level = below
+    return out
 
-    if attr is None and len(steps) == 1:
-        name = steps[0]
 
-        def one_step(el: etree._Element) -> list[Node]:
-            return [c for c in el if c.tag == name] or children([el], name)  # type: ignore[return-value]
-        return one_step
-
-    def walk(el: etree._Element) -> list[Node]:
-        nodes: list[etree._Element] = [el]
-        for step in steps:
-            nodes = children(nodes, step)
-            if not nodes:
-                return []
-        if attr is None:
-            return list(nodes)
-        return [v for n in nodes if (v := n.get(attr)) is not None]
-    return walk
+def _walker(path: str) -> Select:
+    """``a/b/c``, ``a/b/@attr``, ``@attr`` or ``.``, looked up in the record's path index."""
+    if path == ".":
+        return lambda el, index: [el]
+    if path.startswith("@"):
+        attr = path[1:]
+        return lambda el, index: [v] if (v := el.get(attr)) is not None else []
+    elements, _, attr = path.partition("/@")
+    if attr:
+        return lambda el, index: [v for n in index.get(elements, ()) if (v := n.get(attr)) is not None]
+    return lambda el, index: index.get(path, [])  # type: ignore[return-value]
