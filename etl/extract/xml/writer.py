@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 from xml.sax.saxutils import escape
@@ -62,16 +63,31 @@ def write_stream(out: TextIO, dialect: str, count: int, *, seed: int = 7, extra:
     out.write(tail(dialect))
 
 
-def _place(rng: random.Random) -> tuple[str, str, float, float, str]:
-    cp, city, lat, lon, street = rng.choice(PLACES)
-    return cp, city, lat + rng.uniform(-0.01, 0.01), lon + rng.uniform(-0.01, 0.01), street
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """What every dialect's generated record says, drawn once from the seed."""
+
+    cp: str
+    city: str
+    lat: float
+    lon: float
+    street: str
+    kind: tuple[str, str, str]  # (Kyero type, Ubiflow code, Trovit type)
+    rent: bool
+    price: int
+
+    @classmethod
+    def draw(cls, rng: random.Random) -> _Listing:
+        cp, city, lat, lon, street = rng.choice(PLACES)
+        kind = rng.choice(_KINDS)
+        rent = rng.random() < 0.25
+        price = rng.randint(600, 4000) if rent else rng.randrange(120_000, 2_000_000, 1000)
+        return cls(cp, city, lat + rng.uniform(-0.01, 0.01), lon + rng.uniform(-0.01, 0.01), street, kind, rent, price)
 
 
 def _kyero(rng: random.Random, n: int) -> str:
-    cp, city, lat, lon, _ = _place(rng)
-    kind, _, _ = rng.choice(_KINDS)
-    rent = rng.random() < 0.25
-    price = rng.randint(600, 4000) if rent else rng.randrange(120_000, 2_000_000, 1000)
+    it = _Listing.draw(rng)
+    cp, city, lat, lon, kind, rent, price = it.cp, it.city, it.lat, it.lon, it.kind[0], it.rent, it.price
     images = "".join(f'<image id="{i}"><url>https://photos.example-agence.fr/k/{n}/{i}.jpg</url>'
                      f"<title><fr>Vue {i}</fr><en>View {i}</en></title></image>"
                      for i in range(1, rng.randint(2, 8)))
@@ -90,10 +106,8 @@ def _kyero(rng: random.Random, n: int) -> str:
 
 
 def _ubiflow(rng: random.Random, n: int) -> str:
-    cp, city, _, _, _ = _place(rng)
-    _, code, _ = rng.choice(_KINDS)
-    rent = rng.random() < 0.25
-    price = rng.randint(600, 4000) if rent else rng.randrange(120_000, 2_000_000, 1000)
+    it = _Listing.draw(rng)
+    cp, city, code, rent, price = it.cp, it.city, it.kind[1], it.rent, it.price
     photos = "".join(f'<photo ordre="{i}">https://photos.example-agence.fr/u/{n}/{i}.jpg</photo>'
                      for i in range(1, rng.randint(2, 8)))
     surface = "" if code == "1300" else f"<surface>{rng.randint(30, 300)}</surface>"
@@ -114,10 +128,8 @@ def _ubiflow(rng: random.Random, n: int) -> str:
 
 
 def _trovit(rng: random.Random, n: int) -> str:
-    cp, city, lat, lon, street = _place(rng)
-    _, _, kind = rng.choice(_KINDS)
-    rent = rng.random() < 0.25
-    price = rng.randint(600, 4000) if rent else rng.randrange(120_000, 2_000_000, 1000)
+    it = _Listing.draw(rng)
+    cp, city, lat, lon, street, kind, rent, price = it.cp, it.city, it.lat, it.lon, it.street, it.kind[2], it.rent, it.price
     pictures = "".join(f"<picture><picture_url><![CDATA[https://photos.example-agence.fr/t/{n}/{i}.jpg]]></picture_url>"
                        f"<picture_title><![CDATA[Photo {i}]]></picture_title></picture>"
                        for i in range(1, rng.randint(2, 8)))
