@@ -49,7 +49,6 @@ class XmlFeed(Feed):
     dialect: str
     agency_id: str | None = None
     normalise: Normalise | None = None
-    check_header: Callable[[RecordStream], None] | None = None  # refuses a feed its header disqualifies
     derived: Mapping[str, str] = field(default_factory=dict)  # labels of the columns a dialect derives
     issues: list[Issue] = field(default_factory=list)
     facts: FeedFacts = field(init=False)
@@ -78,11 +77,7 @@ class XmlFeed(Feed):
         fallback_agency = self.agency_id or PurePosixPath(self.source).stem
         with self.container.open(self.member) as stream:
             items = RecordStream(stream, self.source, self.table.spec.record)
-            header_checked = False
             for item in items:
-                if not header_checked and self.check_header is not None:
-                    self.check_header(items)
-                header_checked = True
                 facts.records += 1
                 if isinstance(item, RawRecord):
                     result = self._record(item, items.header, seen, fallback_agency)
@@ -98,8 +93,6 @@ class XmlFeed(Feed):
                 if isinstance(result, RecordError):
                     facts.errors += 1
                 yield result
-            if not header_checked and self.check_header is not None:
-                self.check_header(items)
             facts.encoding = items.source.encoding
             if items.source.invalid_utf8:
                 facts.encoding = "mixed"

@@ -15,8 +15,7 @@ from etl.errors import SourceUnreadable
 from etl.extract.base import NOT_MINE, NOTHING, Detection, FeedFormat
 from etl.extract.container import Container
 from etl.extract.xml.feed import Normalise, XmlFeed, xml_member
-from etl.extract.xml.safe import RecordStream
-from etl.extract.xml.table import Table, TableSpec, table_spec
+from etl.extract.xml.table import Table, table_spec
 
 # What XML exports write for "nothing", as Poliris ones do (the same agency software writes both);
 # a mapping declares the fields where 0 is a fact (``fields: {pool: {blank: []}}``).
@@ -83,14 +82,10 @@ class XmlFormat(FeedFormat):
     def normalise(self) -> Normalise | None:
         return None
 
-    def check_header(self, stream: RecordStream) -> None:
-        """Refuse a feed its header disqualifies (an incremental feed…); nothing by default."""
-
     def open(self, container: Container, *, agency_id: str | None = None,
              options: Mapping[str, Any] = NOTHING) -> XmlFeed:
         return XmlFeed(self, container, xml_member(container), self.table(), self.dialect,
-                       agency_id=agency_id or None, normalise=self.normalise(), check_header=self.check_header,
-                       derived=self.derived)
+                       agency_id=agency_id or None, normalise=self.normalise(), derived=self.derived)
 
     def label(self, name: str) -> str:
         if name in self.derived:
@@ -98,7 +93,3 @@ class XmlFormat(FeedFormat):
         path = self.table().paths.get(name)
         return f"élément <{path}>" if path else name
 
-
-def generic_table(options: Mapping[str, Any], where: str) -> tuple[Table, TableSpec]:
-    spec = table_spec(options, where)
-    return Table(spec, where), spec

@@ -106,10 +106,13 @@ class RecordStream:
     def __iter__(self) -> Iterator[RawRecord | Oversized | Broken]:
         parser = _parser()
         batch: list[RawRecord | Oversized] = []
+        seam = b""  # the end of the previous chunk: a declaration may straddle two
         try:
             for chunk in self.source:
-                if not self._dtd_checked and _ENTITY_DECL in chunk:
-                    raise self._hostile("déclare des entités XML (<!ENTITY …>)")
+                if not self._dtd_checked:
+                    if _ENTITY_DECL in seam + chunk[:len(_ENTITY_DECL)] or _ENTITY_DECL in chunk:
+                        raise self._hostile("déclare des entités XML (<!ENTITY …>)")
+                    seam = chunk[-len(_ENTITY_DECL):]
                 parser.feed(chunk)
                 batch = self._drain(parser)
                 yield from batch
