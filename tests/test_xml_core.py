@@ -238,3 +238,11 @@ def test_a_zip_without_xml_is_not_claimed_by_xml_formats(tmp_path):
     assert not any(formats()[f].detect(container) for f in ("kyero", "ubiflow", "trovit", "xml", "openimmo"))
     with pytest.raises(SourceUnreadable):
         open_feed(archive)
+
+
+def test_a_utf16_feed_is_read(tmp_path):
+    feed = tmp_path / "f.xml"
+    feed.write_bytes((head("kyero", "UTF-16") + "<property><id>1</id><town>Saint-Étienne</town></property></root>")
+                     .encode("utf-16"))
+    items, opened = _values(feed)
+    assert items[0].get("town") == "Saint-Étienne" and opened.facts.encoding == "utf-16"

@@ -193,3 +193,13 @@ def test_hostile_input_through_the_cli_in_process_says_so_without_a_traceback(tm
     assert main(["convert", str(feed), "--out", str(tmp_path / "o")]) == 4
     err = capsys.readouterr()
     assert "refusé par sécurité" in err.out + err.err and "Traceback" not in err.out + err.err
+
+
+def test_an_entity_declaration_cut_by_a_chunk_boundary_is_still_refused():
+    from etl.extract.xml.transcode import Utf8Feed
+    data = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "boom">]><r><p>&e;</p></r>'
+    cut = data.index(b"<!ENTITY") + 4  # « <!EN » ends one chunk, « TITY » starts the next
+    stream = RecordStream(io.BytesIO(data), "seam.xml", "p")
+    stream.source = Utf8Feed(io.BytesIO(data), "seam.xml", chunk=cut)
+    with pytest.raises(SourceUnreadable, match="entités XML"):
+        list(stream)
