@@ -22,6 +22,11 @@ AUTO: Final = "auto"
 SURE: Final = 0.5  # below this, a format does not claim a source
 _BUILTIN: Final = {
     "poliris": "etl.extract.poliris:FORMAT",
+    "kyero": "etl.extract.xml.dialects:KYERO",
+    "ubiflow": "etl.extract.xml.dialects:UBIFLOW",
+    "trovit": "etl.extract.xml.dialects:TROVIT",
+    "openimmo": "etl.extract.xml.dialects:OPENIMMO",
+    "xml": "etl.extract.xml.generic:FORMAT",
 }
 _ENTRY_POINTS: Final = "classifieds_etl.formats"
 
