@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 # The newest revision in migrations/versions (a test keeps the two in step).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 metadata = sa.MetaData()
 
@@ -72,4 +72,17 @@ locks = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("acquired_at", sa.Float, nullable=False),
     sa.Column("heartbeat_at", sa.Float, nullable=False),
+)
+
+# The validators (ETag / Last-Modified) of the feed the agency's last clean run downloaded, with the
+# fingerprint of the configuration that converted it: an unchanged feed under an unchanged
+# configuration needs no download, no convert and no request.
+feed_cache = sa.Table(
+    "feed_cache", metadata,
+    sa.Column("agency_id", sa.String(64), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("etag", sa.String(512)),
+    sa.Column("last_modified", sa.String(64)),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("fetched_at", sa.Float, nullable=False),
 )
