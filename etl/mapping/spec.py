@@ -110,5 +110,9 @@ class MappingSpec(_Closed):
     # Values meaning "empty" in every field that does not declare its own (``fields.<name>.blank``).
     # None: the feed format's (``FeedFormat.blank_markers``: Poliris' ``0``, ``00/00/0000``…).
     blank: list[str] | None = None
+    # How converters read numbers and dates: "export" (software-written: "1.250" is 1.25) or
+    # "spreadsheet" (typed by hand: "1,250" is refused as ambiguous, "12/03/25" and Excel serial
+    # days are dates). See etl/mapping/converters.py.
+    values: Literal["export", "spreadsheet"] = "export"
     fields: dict[str, FieldSpec] = {}
     rules: list[Rule]
