@@ -22,6 +22,7 @@ AUTO: Final = "auto"
 SURE: Final = 0.5  # below this, a format does not claim a source
 _BUILTIN: Final = {
     "poliris": "etl.extract.poliris:FORMAT",
+    "csv": "etl.extract.delimited:FORMAT",
 }
 _ENTRY_POINTS: Final = "classifieds_etl.formats"
 
