@@ -23,6 +23,7 @@ SURE: Final = 0.5  # below this, a format does not claim a source
 _BUILTIN: Final = {
     "poliris": "etl.extract.poliris:FORMAT",
     "csv": "etl.extract.delimited:FORMAT",
+    "excel": "etl.extract.spreadsheet:FORMAT",
 }
 _ENTRY_POINTS: Final = "classifieds_etl.formats"
 

@@ -143,6 +143,14 @@ def _looks_numeric(cell: str) -> bool:
 
 def build_header(row: int, cells: Sequence[str], opts: TableOptions, display: str) -> Header:
     names = [" ".join(c.split()) for c in cells]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name:
+            # A header merged over several columns (or repeated) names each of them: "Photos",
+            # "Photos (2)", "Photos (3)", so a mapping can read every one.
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                names[i] = f"{name} ({seen[name]})"
     matched = match_header(names, opts)
     columns: dict[str, int] = {}
     labels: dict[str, str] = {}
