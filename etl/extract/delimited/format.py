@@ -14,7 +14,7 @@ from etl.extract.base import NOT_MINE, NOTHING, Detection, FeedFormat
 from etl.extract.container import Container
 from etl.extract.decoding import decode_windows_1252, utf16_bom
 from etl.extract.delimited.dialect import Dialect, sniff
-from etl.extract.delimited.reader import DelimitedFeed, read_header
+from etl.extract.delimited.reader import DelimitedFeed, preview_rows, read_header
 from etl.extract.tabular import parse_options
 
 _BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")
@@ -89,6 +89,20 @@ class DelimitedFormat(FeedFormat):
                 "les annonces ne peuvent pas être identifiées. Ajoutez la colonne ou déclarez son nom (source.rename).")
         return DelimitedFeed(container=container, member=member, dialect=dialect, opts=opts, header=header,
                              agency_id=agency_id or None, issues=issues)
+
+    def preview(self, container: Container, limit: int) -> tuple[list[str], list[list[str]]]:
+        """The header (found from content alone) and the first ``limit`` rows: ``mapping suggest``."""
+        member = None if container.kind == "file" else _main_member(container)
+        head = container.head(member)
+        dialect = sniff(_text(head) or "", cut=len(head) >= 4096) or Dialect(";", 1, 1.0, 0)
+        opts = parse_options({}, container.name)
+        header, _ = read_header(container, member, dialect, opts, container.label(member), "auto")
+        rows = []
+        for n, cells in enumerate(preview_rows(container, member, dialect, header.row)):
+            if n >= limit:
+                break
+            rows.append(cells)
+        return header.names, rows
 
 
 FORMAT = DelimitedFormat()

@@ -199,3 +199,17 @@ def read_header(container: Container, member: str | None, dialect: Dialect, opts
     no, cells = rows[i]
     header = build_header(no, cells, opts, display)
     return header, header_issues(header, opts, display, (n for n, _ in rows[:i]))
+
+
+def preview_rows(container: Container, member: str | None, dialect: Dialect, header_row: int) -> Iterator[list[str]]:
+    """The non-empty rows below the header, as cells (no record checks): ``mapping suggest``."""
+    with container.open(member) as stream:
+        lines = _Lines(LineReader(stream), "auto", container.label(member))
+        end = 0
+        try:
+            for cells in csv.reader(lines, delimiter=dialect.delimiter):
+                start, end = end + 1, lines.count
+                if start > header_row and any(c.strip() for c in cells):
+                    yield [c.strip() for c in cells]
+        except csv.Error:
+            return

@@ -14,7 +14,7 @@ from etl.errors import SourceUnreadable
 from etl.extract.base import NOT_MINE, NOTHING, Detection, FeedFormat
 from etl.extract.container import Container
 from etl.extract.spreadsheet.reader import (
-    SpreadsheetFeed, choose_sheet, open_workbook, read_header, visibility)
+    SpreadsheetFeed, choose_sheet, open_workbook, read_header, sheet_rows, visibility)
 from etl.extract.tabular import parse_options
 
 _OLE: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -91,6 +91,23 @@ class SpreadsheetFormat(FeedFormat):
                 "(source.rename).")
         return SpreadsheetFeed(book=book, sheet=sheet, opts=opts, header=header, visibility=seen,
                                agency_id=agency_id or None, issues=issues)
+
+    def preview(self, container: Container, limit: int) -> tuple[list[str], list[list[str]]]:
+        """The header (found from content alone) and the first ``limit`` rows: ``mapping suggest``."""
+        found = _locate(container)
+        if found is None:
+            raise SourceUnreadable(f"{container.name} : aucun classeur Excel ou OpenDocument reconnu.")
+        book = open_workbook(container, *found)
+        sheet = choose_sheet(book, None)
+        seen = visibility(book, sheet)
+        header, _ = read_header(book, sheet, seen, parse_options({}, container.name))
+        rows = []
+        for no, cells in sheet_rows(book, sheet, seen):
+            if no > header.row and no not in seen.hidden_rows and any(cells):
+                rows.append(cells)
+                if len(rows) >= limit:
+                    break
+        return header.names, rows
 
 
 FORMAT = SpreadsheetFormat()
