@@ -23,7 +23,8 @@ from pathlib import Path
 
 from etl.sheetgen import csv_text, sheet_rows, write_xlsx
 
-_RSS = "import resource; rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024"
+# VmHWM, not ru_maxrss: Linux carries the parent's high-water mark across fork + exec.
+_RSS = "rss = next(int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')) / 1024"
 
 READERS = {
     "calamine": """

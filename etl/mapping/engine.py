@@ -425,7 +425,7 @@ class CompiledMapping:
                     raise MappingError(f"{where}: « {name} » redéfinit ses valeurs vides, un constructeur ne peut pas le lire")
                 check = self._placeholder_test(name, f"a{k}", ns, where)
                 # builders know only the converters' markers (is_blank): clear any other this field uses
-                if blank != _BUILDER_BLANK or check:
+                if not blank <= _BUILDER_BLANK or check:
                     ns[f"BL{n}_{k}"] = blank
                     prepare += [f"a{k} = v[{i}]", f"if a{k} in BL{n}_{k}:", f"    a{k} = ''"]
                     if check:
