@@ -22,7 +22,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from etl.errors import ConfigError
+from etl.errors import ConfigError, SourceUnreadable
+from etl.extract.base import Feed
 from etl.issues import Issue, error, warning
 from etl.records import ExtractResult, RecordError, SourceLocation, SourceRecord
 
@@ -263,3 +264,25 @@ class RowReader:
 def _cell(cells: Sequence[str], i: int | None) -> str:
     return cells[i].strip() if i is not None and i < len(cells) else ""
 
+
+
+class TableFeed(Feed):
+    """What CSV and Excel feeds answer alike: columns and labels come from their header."""
+
+    header: Header
+
+    @property
+    def columns(self) -> Mapping[str, int]:
+        return self.header.columns
+
+    def label(self, name: str) -> str:
+        return self.header.labels.get(name) or f"colonne {name}"
+
+
+def require_key(header: Header, opts: TableOptions, display: str) -> None:
+    """A file without the column identifying its listings cannot be read: say what it has instead."""
+    if opts.key in header.missing and opts.key not in opts.defaults:
+        shown = ", ".join(n for n in header.names if n)[:200]
+        raise SourceUnreadable(
+            f"{display} : colonne de référence « {opts.key} » introuvable (en-tête lu ligne {header.row} : {shown}) ; "
+            "les annonces ne peuvent pas être identifiées. Ajoutez la colonne ou déclarez son nom (source.rename).")

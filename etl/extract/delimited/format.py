@@ -15,7 +15,7 @@ from etl.extract.container import Container
 from etl.extract.decoding import decode_windows_1252, utf16_bom
 from etl.extract.delimited.dialect import Dialect, sniff
 from etl.extract.delimited.reader import DelimitedFeed, preview_rows, read_header
-from etl.extract.tabular import parse_options
+from etl.extract.tabular import parse_options, require_key
 
 _BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")
 
@@ -82,11 +82,7 @@ class DelimitedFormat(FeedFormat):
         text = _text(head) or ""
         dialect = sniff(text, cut=len(head) >= 4096, forced=opts.delimiter) or Dialect(opts.delimiter or ";", 1, 1.0, 0)
         header, issues = read_header(container, member, dialect, opts, display, opts.encoding)
-        if opts.key in header.missing and opts.key not in opts.defaults:
-            shown = ", ".join(n for n in header.names if n)[:200]
-            raise SourceUnreadable(
-                f"{display} : colonne de référence « {opts.key} » introuvable (en-tête lu ligne {header.row} : {shown}) ; "
-                "les annonces ne peuvent pas être identifiées. Ajoutez la colonne ou déclarez son nom (source.rename).")
+        require_key(header, opts, display)
         return DelimitedFeed(container=container, member=member, dialect=dialect, opts=opts, header=header,
                              agency_id=agency_id or None, issues=issues)
 

@@ -9,17 +9,17 @@ location is its first physical line.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from etl.errors import SourceUnreadable
-from etl.extract.base import Feed, FeedFacts
+from etl.extract.base import FeedFacts
 from etl.extract.container import Container
 from etl.extract.decoding import CP1252, UTF8, LineDecoder, decode_windows_1252, has_mojibake, repair_mojibake
 from etl.extract.delimited.dialect import Dialect
 from etl.extract.lines import LineReader, LineTooLong, strip_terminator
-from etl.extract.tabular import HEADER_SCAN, Header, RowReader, TableOptions, build_header, find_header, header_issues
+from etl.extract.tabular import HEADER_SCAN, Header, RowReader, TableFeed, TableOptions, build_header, find_header, header_issues
 from etl.issues import Issue, error, warning
 from etl.records import ExtractResult
 
@@ -30,7 +30,7 @@ MAX_RECORD_LINES: Final = 500  # a quoted cell longer than this is a quote left 
 
 
 @dataclass(eq=False)
-class DelimitedFeed(Feed):
+class DelimitedFeed(TableFeed):
     container: Container
     member: str | None
     dialect: Dialect
@@ -52,13 +52,6 @@ class DelimitedFeed(Feed):
     @property
     def source(self) -> str:
         return self.container.label(self.member)
-
-    @property
-    def columns(self) -> Mapping[str, int]:
-        return self.header.columns
-
-    def label(self, name: str) -> str:
-        return self.header.labels.get(name) or f"colonne {name}"
 
     def records(self) -> Iterator[ExtractResult]:
         self.facts = facts = self._new_facts()

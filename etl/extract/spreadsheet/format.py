@@ -15,7 +15,7 @@ from etl.extract.base import NOT_MINE, NOTHING, Detection, FeedFormat
 from etl.extract.container import Container
 from etl.extract.spreadsheet.reader import (
     SpreadsheetFeed, choose_sheet, open_workbook, read_header, sheet_rows, visibility)
-from etl.extract.tabular import parse_options
+from etl.extract.tabular import parse_options, require_key
 
 _OLE: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS: Final = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -83,12 +83,7 @@ class SpreadsheetFormat(FeedFormat):
         sheet = choose_sheet(book, opts.sheet)
         seen = visibility(book, sheet)
         header, issues = read_header(book, sheet, seen, opts)
-        if opts.key in header.missing and opts.key not in opts.defaults:
-            shown = ", ".join(n for n in header.names if n)[:200]
-            raise SourceUnreadable(
-                f"{book.display} [{sheet}] : colonne de référence « {opts.key} » introuvable (en-tête lu ligne {header.row} : "
-                f"{shown}) ; les annonces ne peuvent pas être identifiées. Ajoutez la colonne ou déclarez son nom "
-                "(source.rename).")
+        require_key(header, opts, f"{book.display} [{sheet}]")
         return SpreadsheetFeed(book=book, sheet=sheet, opts=opts, header=header, visibility=seen,
                                agency_id=agency_id or None, issues=issues)
 

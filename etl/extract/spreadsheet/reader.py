@@ -15,17 +15,17 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from etl.errors import SourceUnreadable
-from etl.extract.base import Feed, FeedFacts
+from etl.extract.base import FeedFacts
 from etl.extract.container import Container, open_container
 from etl.extract.spreadsheet.sheet_xml import TooBig, Visibility, scan, sheet_paths
-from etl.extract.tabular import HEADER_SCAN, Header, RowReader, TableOptions, build_header, find_header, header_issues
+from etl.extract.tabular import HEADER_SCAN, Header, RowReader, TableFeed, TableOptions, build_header, find_header, header_issues
 from etl.issues import Issue, warning
 from etl.records import ExtractResult
 
@@ -94,7 +94,7 @@ class Workbook:
 
 
 @dataclass(eq=False)
-class SpreadsheetFeed(Feed):
+class SpreadsheetFeed(TableFeed):
     book: Workbook
     sheet: str
     opts: TableOptions
@@ -113,13 +113,6 @@ class SpreadsheetFeed(Feed):
     @property
     def source(self) -> str:
         return f"{self.book.display} [{self.sheet}]"
-
-    @property
-    def columns(self) -> Mapping[str, int]:
-        return self.header.columns
-
-    def label(self, name: str) -> str:
-        return self.header.labels.get(name) or f"colonne {name}"
 
     def records(self) -> Iterator[ExtractResult]:
         self.facts = facts = FeedFacts(self.source, format="excel", dialect=self.facts.dialect, encoding="xlsx")
