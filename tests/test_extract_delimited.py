@@ -68,7 +68,7 @@ def test_the_header_is_found_below_title_lines_and_the_titles_are_noted(tmp_path
     feed = open_feed(path, format="csv", options=OPTIONS)
     records = list(feed.records())
     assert [(r.location.line, r.source_key, r.get("price")) for r in records] == [(5, "R1", "100 000"), (6, "R2", "200 000")]
-    assert any(i.code == "W_HEADER_BELOW_TITLE" and "ligne 4" in i.message for i in feed.issues)
+    assert any("en-tête trouvé ligne 4 ; lignes 1 à 2 au-dessus (titre) ignorée(s)" in i.message for i in feed.issues)
 
 
 def test_headers_match_aliases_whatever_the_case_accents_spacing_and_punctuation(tmp_path):
@@ -107,7 +107,8 @@ def test_every_row_is_accounted_for_missing_or_duplicate_references_and_agencies
 def test_an_unquoted_separator_inside_a_text_rejects_the_row_naming_its_line(tmp_path):
     path = write(tmp_path, "Agence;Référence;Ville\nAG;R1;Nice; quartier du port\nAG;R2;Pau\n")
     bad, good = read(path)
-    assert isinstance(bad, RecordError) and bad.issues[0].code == "E_ROW_TOO_WIDE"
+    assert isinstance(bad, RecordError) and bad.issues[0].code == "E_LINE_MALFORMED"
+    assert "4 cellules au lieu de 3" in bad.issues[0].message
     assert bad.location.line == 2 and "quartier du port" in (bad.issues[0].value or "")
     assert good.source_key == "R2"
 
@@ -118,7 +119,8 @@ def test_a_quote_never_closed_is_reported_and_the_feed_marked_incomplete(tmp_pat
     feed = open_feed(path, format="csv", options=OPTIONS)
     records = list(feed.records())
     assert records[0].source_key == "R1"
-    assert isinstance(records[1], RecordError) and records[1].issues[0].code == "E_CSV_QUOTES"
+    assert isinstance(records[1], RecordError) and records[1].issues[0].code == "E_LINE_MALFORMED"
+    assert "n'est jamais fermée" in records[1].issues[0].message
     assert records[1].location.line == 3
     assert feed.facts.complete is False
 
@@ -161,3 +163,12 @@ def test_a_zipped_csv_is_read_from_its_archive(tmp_path):
     assert detect(open_container(path)).name == "csv"
     feed = open_feed(path, format="csv", options={"columns": {"reference": ["Référence"]}})
     assert [r.location.file for r in feed.records()] == ["send.zip/stock.csv"] * 3
+
+
+def test_a_column_nothing_reads_beside_an_absent_one_is_pointed_out(tmp_path):
+    path = write(tmp_path, "Agence;Référence;Prix net vendeur;Ville\nAG;R1;5;Nice\n")
+    feed = open_feed(path, format="csv", options=OPTIONS)
+    [note] = [i for i in feed.issues if "lue(s) par aucune règle" in i.message]
+    assert "Prix net vendeur" in note.message and "price" in note.message
+    complete = write(tmp_path, "Agence;Référence;Prix;Ville\nAG;R1;5;Nice\n", name="complete.csv")
+    assert not open_feed(complete, format="csv", options={**OPTIONS, "columns": {**OPTIONS["columns"], "photos": []}}).issues

@@ -28,6 +28,11 @@ from etl.issues import Issue, error, warning
 from etl.records import ExtractResult, RecordError, SourceLocation, SourceRecord
 
 HEADER_SCAN: Final = 30  # rows searched for the header
+# Notes about the file as a whole (title rows, hidden or unread columns…) reach the run summary as
+# their message; their code is the reports' « valeur ignorée » until the reports name each kind.
+NOTE: Final = "W_VALUE_IGNORED"
+# A row that cannot be read as a listing (quotes left open, cells shifted by a bare separator).
+ROW_UNREADABLE: Final = "E_LINE_MALFORMED"
 _RAW_PREFIX: Final = 300
 
 
@@ -181,15 +186,19 @@ def header_issues(header: Header, opts: TableOptions, display: str, skipped: Ite
     skipped = list(skipped)
     if skipped:
         rows = f"ligne {skipped[0]}" if len(skipped) == 1 else f"lignes {skipped[0]} à {skipped[-1]}"
-        issues.append(warning("W_HEADER_BELOW_TITLE",
+        issues.append(warning(NOTE,
                               f"{display} : en-tête trouvé ligne {header.row} ; {rows} au-dessus (titre) ignorée(s).",
                               value=str(header.row)))
+    # Absent optional columns are the norm (a template has more than any agency fills); what is
+    # worth a note is an absent one beside a column nothing reads: perhaps the same, renamed.
     absent = [name for name in header.missing if name != opts.key and name not in opts.defaults]
-    if absent:
-        issues.append(warning("W_COLUMNS_ABSENT",
-                              f"{display} : {len(absent)} colonne(s) prévue(s) par la mapping absente(s) de l'en-tête, "
-                              f"lue(s) vide(s) : {', '.join(absent)}. Si l'une existe sous un autre nom, déclarez-le "
-                              "(source.rename).", value=", ".join(absent)[:300]))
+    claimed = {header.columns[name] for name in header.labels if name not in header.missing}
+    unread = [name for i, name in enumerate(header.names) if name and i not in claimed]
+    if absent and unread:
+        issues.append(warning(NOTE,
+                              f"{display} : colonne(s) du fichier lue(s) par aucune règle : {', '.join(unread)[:300]} ; "
+                              f"colonne(s) prévue(s) absente(s) : {', '.join(absent)[:300]}. Si l'une est l'autre sous un "
+                              "autre nom, déclarez ce nom (source.rename).", value=", ".join(unread)[:300]))
     return issues
 
 

@@ -17,6 +17,7 @@ from etl.extract.delimited.dialect import Dialect, sniff
 from etl.extract.delimited.reader import DelimitedFeed, preview_rows, read_header
 from etl.extract.tabular import parse_options, require_key
 
+_LOOKED_AT = 50  # the biggest members of a send: a photo archive is not read member by member
 _BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")
 
 
@@ -37,7 +38,7 @@ def _text(head: bytes) -> str | None:
 
 def _main_member(container: Container) -> str | None:
     """The biggest text file of a ZIP or folder: the listings (a photo or a readme is smaller)."""
-    for member in sorted(container.members, key=container.size, reverse=True):
+    for member in sorted(container.members, key=container.size, reverse=True)[:_LOOKED_AT]:
         if _text(container.head(member, 4096)) is not None:
             return member
     return None

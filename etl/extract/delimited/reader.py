@@ -19,7 +19,7 @@ from etl.extract.container import Container
 from etl.extract.decoding import CP1252, UTF8, LineDecoder, decode_windows_1252, has_mojibake, repair_mojibake
 from etl.extract.delimited.dialect import Dialect
 from etl.extract.lines import LineReader, LineTooLong, strip_terminator
-from etl.extract.tabular import HEADER_SCAN, Header, RowReader, TableFeed, TableOptions, build_header, find_header, header_issues
+from etl.extract.tabular import HEADER_SCAN, ROW_UNREADABLE, Header, RowReader, TableFeed, TableOptions, build_header, find_header, header_issues
 from etl.issues import Issue, error, warning
 from etl.records import ExtractResult
 
@@ -72,7 +72,7 @@ class DelimitedFeed(TableFeed):
                         end = lines.count
                         facts.mark_incomplete(f"{self.source}, ligne {start} : CSV illisible à partir de cette ligne ({exc}).")
                         yield rows.failed(start, error(
-                            "E_CSV_QUOTES", f"{self.source}, lignes {start} à {end} : guillemets mal fermés ({exc}) ; "
+                            ROW_UNREADABLE, f"{self.source}, lignes {start} à {end} : guillemets mal fermés ({exc}) ; "
                             "ces lignes sont ignorées. Vérifiez les guillemets de la cellule qui commence ligne "
                             f"{start}."))
                         continue
@@ -89,14 +89,14 @@ class DelimitedFeed(TableFeed):
                     if end - start >= MAX_RECORD_LINES:
                         facts.mark_incomplete(f"{self.source}, ligne {start} : guillemet jamais fermé.")
                         yield rows.failed(start, error(
-                            "E_CSV_QUOTES", f"{self.source}, lignes {start} à {end} : une cellule ouverte par un guillemet "
+                            ROW_UNREADABLE, f"{self.source}, lignes {start} à {end} : une cellule ouverte par un guillemet "
                             "n'est jamais fermée ; ces lignes sont ignorées. Fermez le guillemet ou retirez-le."),
                             raw=self.dialect.delimiter.join(cells)[:300])
                         continue
                     cells = [c.strip() for c in cells]
                     if len(cells) > width and any(cells[width:]):
                         yield rows.failed(start, error(
-                            "E_ROW_TOO_WIDE",
+                            ROW_UNREADABLE,
                             f"{self.source}, ligne {start} : {len(cells)} cellules au lieu de {width} ; un "
                             f"{self.dialect.shown} dans un texte sans guillemets décale les colonnes. Annonce ignorée : "
                             "entourez ce texte de guillemets.", value=" | ".join(cells[width:])[:120]),

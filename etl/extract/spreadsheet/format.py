@@ -52,8 +52,8 @@ def _locate(container: Container) -> tuple[str | None, str] | None:
     if container.kind == "file":
         kind = _kind_of_bytes(container.head(None, 1 << 16))
         return (None, kind) if kind else None
-    for member in sorted(container.members, key=container.size, reverse=True):
-        kind = _kind_of_bytes(container.head(member, 1 << 16))
+    for member in sorted(container.members, key=container.size, reverse=True)[:50]:  # not every photo of a send
+        kind = _kind_of_bytes(container.head(member, 1 << 14))
         if kind:
             return member, kind
     return None
