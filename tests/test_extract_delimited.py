@@ -172,3 +172,9 @@ def test_a_column_nothing_reads_beside_an_absent_one_is_pointed_out(tmp_path):
     assert "Prix net vendeur" in note.message and "price" in note.message
     complete = write(tmp_path, "Agence;Référence;Prix;Ville\nAG;R1;5;Nice\n", name="complete.csv")
     assert not open_feed(complete, format="csv", options={**OPTIONS, "columns": {**OPTIONS["columns"], "photos": []}}).issues
+
+
+def test_an_empty_file_is_refused_rather_than_read_as_no_listings(tmp_path):
+    path = write(tmp_path, "\r\n\r\n")
+    with pytest.raises(SourceUnreadable, match="fichier vide"):
+        open_feed(path, format="csv", options=OPTIONS)

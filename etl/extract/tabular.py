@@ -290,6 +290,10 @@ class TableFeed(Feed):
 
 def require_key(header: Header, opts: TableOptions, display: str) -> None:
     """A file without the column identifying its listings cannot be read: say what it has instead."""
+    if not any(header.names):
+        # Refused rather than read as "no listings": that would take the agency's whole stock offline.
+        raise SourceUnreadable(f"{display} : fichier vide (aucune ligne d'en-tête ni annonce) ; envoi refusé, "
+                               "les annonces en ligne sont conservées. Renvoyez un export complet.")
     if opts.key in header.missing and opts.key not in opts.defaults:
         shown = ", ".join(n for n in header.names if n)[:200]
         raise SourceUnreadable(
