@@ -723,7 +723,6 @@ def departments_note(raws: Sequence[str], scope: RecordScope) -> str | None:
 
 
 
-_URL_SEPARATORS = re.compile(r"\s*[|;]\s*")
 _SPACED_URLS = re.compile(r"\s+(?=https?://)", re.IGNORECASE)
 
 
@@ -736,8 +735,10 @@ def photo_list(raws: Sequence[str], scope: RecordScope) -> list[dict[str, Any]] 
     for raw in raws:
         raw = raw.strip()
         if raw:
-            parts = _URL_SEPARATORS.split(raw) if ("|" in raw or ";" in raw) else _SPACED_URLS.split(raw)
-            urls += [p for p in parts if p]
+            # str.split, not a regex: a cell of twenty URLs is split for every listing of every night.
+            sep = "|" if "|" in raw else ";" if ";" in raw else None
+            parts = raw.split(sep) if sep else _SPACED_URLS.split(raw) if " " in raw else [raw]
+            urls += [p for p in (x.strip() for x in parts) if p]
     if not urls:
         return None
     return media([*(x for url in urls for x in (url, "")), "", ""], scope)
