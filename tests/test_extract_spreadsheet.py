@@ -164,3 +164,33 @@ def test_a_damaged_workbook_is_a_clear_error(tmp_path):
     path = _raw_xlsx(tmp_path / "bad.xlsx", b"<worksheet><sheetData><row r='1'><c r='A1' t='s'><v>99</v></c></row>")
     with pytest.raises(SourceUnreadable, match="bad.xlsx"):
         read(path)
+
+
+def _ods(path: Path, rows: list[list[str]]) -> Path:
+    """A minimal OpenDocument spreadsheet, as LibreOffice lays one out (mimetype first, stored)."""
+    cells = "".join("<table:table-row>" + "".join(
+        f'<table:table-cell office:value-type="string"><text:p>{c}</text:p></table:table-cell>' for c in row)
+        + "</table:table-row>" for row in rows)
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               f'<office:body><office:spreadsheet><table:table table:name="Stock">{cells}</table:table>'
+               "</office:spreadsheet></office:body></office:document-content>")
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_an_opendocument_spreadsheet_is_recognised_and_read(tmp_path):
+    path = _ods(tmp_path / "stock.ods", [["Référence", "Prix", "Ville"], ["R1", "5", "Nice"]])
+    assert detect(open_container(path)).name == "excel"
+    [record] = read(path)
+    assert (record.source_key, record.get("price"), record.get("city")) == ("R1", "5", "Nice")
+    assert record.location.file == "stock.ods [Stock]"
