@@ -28,6 +28,7 @@ from etl.issues import Issue, error, warning
 from etl.records import ExtractResult, RecordError, SourceLocation, SourceRecord
 
 HEADER_SCAN: Final = 30  # rows searched for the header
+_HEADER_MAX: Final = 80  # characters: a longer cell is text, not a column name
 # Notes about the file as a whole (title rows, hidden or unread columns…) reach the run summary as
 # their message; their code is the reports' « valeur ignorée » until the reports name each kind.
 NOTE: Final = "W_VALUE_IGNORED"
@@ -112,7 +113,7 @@ def _spellings(opts: TableOptions) -> dict[str, list[str]]:
 
 def match_header(cells: Sequence[str], opts: TableOptions) -> dict[str, int]:
     """Declared name → position of the first cell spelling it (an agency's rename wins)."""
-    keys = [header_key(c) for c in cells]
+    keys = [header_key(c) if len(c) <= _HEADER_MAX else "" for c in cells]  # a description is no header
     found: dict[str, int] = {}
     for name, spellings in _spellings(opts).items():
         for spelling in reversed(spellings):  # the agency's own spelling before the mapping's
