@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,13 +33,16 @@ def make_feed(path: Path, count: int) -> Path:
     return path
 
 
-def _run(code: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+def _run(code: str, tree: Path | None = None) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(tree)} if tree is not None else None
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env,
+                         cwd=tree).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def time_convert(path: Path) -> dict[str, float]:
-    """The whole convert, serialised payloads included; a fresh process, so its peak RSS is the converter's own."""
+def time_convert(path: Path, tree: Path | None = None) -> dict[str, float]:
+    """The whole convert, serialised payloads included; a fresh process, so its peak RSS is the converter's own.
+    ``tree``: another checkout of the project to time instead of this one (``--against``)."""
     return _run(f"""
 import json, resource, time
 from etl.pipeline import convert
@@ -50,7 +54,7 @@ for o in convert({str(path)!r}):
 dt = time.perf_counter() - t
 print(json.dumps({{"seconds": dt, "records": n, "accepted": ok, "payload_mb": size / 1e6,
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
-""")
+""", tree)
 
 
 def time_pandas(path: Path) -> float:
@@ -107,11 +111,37 @@ print(json.dumps(out))
 """)
 
 
+def compare(rev: str, count: int, rounds: int) -> None:
+    """This tree against ``rev`` on the same feed, rounds alternated (this VM's speed drifts)."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "-q", "--detach", str(base), rev], check=True)
+        try:
+            feed = make_feed(Path(tmp) / "Annonces.csv", count)
+            times: dict[str, list[float]] = {"head": [], rev: [], "pandas": []}
+            for _ in range(rounds):
+                times["head"].append(time_convert(feed)["seconds"])
+                times[rev].append(time_convert(feed, base)["seconds"])
+                times["pandas"].append(time_pandas(feed))
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(base)], check=False)
+    pandas_s = min(times["pandas"])
+    for name in ("head", rev):
+        best = min(times[name])
+        print(f"{name:>10}: best {best:.2f} s ({count / best:,.0f} listings/s), ratio to pandas {best / pandas_s:.2f}"
+              f"   rounds {', '.join(f'{t:.2f}' for t in times[name])}")
+    print(f"    pandas: best {pandas_s:.2f} s; head / {rev} = {min(times['head']) / min(times[rev]):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--listings", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--against", metavar="REV", help="also time this git revision, alternating rounds in one run")
     args = parser.parse_args()
+    if args.against:
+        return compare(args.against, args.listings, args.rounds)
     with tempfile.TemporaryDirectory() as tmp:
         small = make_feed(Path(tmp) / "small.csv", args.listings // 4)
         big = make_feed(Path(tmp) / "Annonces.csv", args.listings)

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_load_helpers import TEST_ENV, feed, running_sandbox, write_config, write_payloads  # noqa: E402
 
-from etl.load.config import load_config
+from etl.agencies import load_config
 from etl.load.state import StateStore
 
 CREATES = int(os.environ.get("ETL_BENCH_CREATES", "300"))
@@ -34,7 +34,7 @@ def bench_apply_rate(tmp_path: Path) -> None:
         cfg = load_config(write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url,
                                        agencies={"ag": feed_path}, rate_limit=RATE, concurrency=8))
         # the loader in its own process: the sandbox (validating every body) must not share its GIL
-        proc = subprocess.run([sys.executable, "-m", "etl.load", "run", "--config", str(cfg.path),
+        proc = subprocess.run([sys.executable, "-m", "etl.pipeline", "run", "--config", str(cfg.path),
                                "--out", str(tmp_path / "out")],
                               env={**os.environ, **TEST_ENV}, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
@@ -67,7 +67,8 @@ def _timed(args: list[str]) -> float:
 
 
 def bench_unchanged_night(tmp_path: Path) -> None:
-    from etl.load.sources import new_stats, outcomes
+    from etl.pipeline.sources import outcomes
+    from etl.records import FeedFacts
     feed_path = _poliris_feed(tmp_path / "Annonces.csv", UNCHANGED)
     cfg_path = write_config(tmp_path, base_url="http://127.0.0.1:9/caas/v4", token_url="http://127.0.0.1:9/t",
                             agencies={"agence-bench": feed_path})
@@ -77,7 +78,7 @@ def bench_unchanged_night(tmp_path: Path) -> None:
     # what night 1 would have recorded (the API is not needed to know it)
     with StateStore.open(cfg.state_url) as s, s.transaction() as conn:
         agency = cfg.agency("agence-bench")
-        for o in outcomes(cfg, agency, feed_path, new_stats(agency, feed_path)):
+        for o in outcomes(cfg, agency, feed_path, FeedFacts(str(feed_path))):
             if o.accepted:
                 s.record_live(conn, agency_id="agence-bench", source_key=o.key.source_key,
                               offerer_estate_id=o.body["data"]["metaData"]["source"]["offererEstateId"],
@@ -104,7 +105,7 @@ def bench_recovery_after_kill(tmp_path: Path, listings: int = 352, kill_after_s:
         feed_path = write_payloads(tmp_path / "ag.jsonl", feed("ag", listings))
         cfg = write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": feed_path},
                            rate_limit=100, concurrency=8)
-        cmd = [sys.executable, "-m", "etl.load", "run", "--config", str(cfg), "--out", str(tmp_path / "o")]
+        cmd = [sys.executable, "-m", "etl.pipeline", "run", "--config", str(cfg), "--out", str(tmp_path / "o")]
         proc = subprocess.Popen(cmd, env={**os.environ, **TEST_ENV}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         while not sb.requests(kind="api"):

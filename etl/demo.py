@@ -19,6 +19,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from etl.load.demo import run_demo
+    from etl.pipeline.demo import run_demo
 
     return run_demo(args.out, log_format=args.log_format)

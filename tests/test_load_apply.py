@@ -10,8 +10,8 @@ from test_load_helpers import (  # noqa: F401  (fixtures)
     accepted, feed, running_sandbox, sandbox, store_url, test_env, write_config, write_payloads,
 )
 
-from etl.load.config import load_config
-from etl.load.runner import RunOptions, run
+from etl.agencies import load_config
+from etl.pipeline.run import RunOptions, run
 from etl.load.state import StateStore
 
 
@@ -242,7 +242,7 @@ def test_status_command_records_the_latest_publication_status(tmp_path: Path, sa
     import argparse
     import io
 
-    from etl.load.cli import cmd_status
+    from etl.pipeline.cli import cmd_status
     cfg, _ = _setup(tmp_path, sandbox, feed("ag", 4))
     assert run(cfg).exit_code == 0
     sandbox.complete_pending()  # status runs later than AVIV's processing lag
@@ -272,7 +272,7 @@ def test_status_right_after_a_run_says_processing_not_error_within_avivs_lag(tmp
     import argparse
     import io
 
-    from etl.load.cli import cmd_status
+    from etl.pipeline.cli import cmd_status
     from etl.sandbox.config import ProcessingConfig, SandboxConfig
     with running_sandbox(SandboxConfig(processing=ProcessingConfig(visibility_delay_s=60))) as sb:
         cfg, _ = _setup(tmp_path, sb, feed("ag", 3), visibility_lag=120)

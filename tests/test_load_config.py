@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.load.config import ConfigError, json_schema, load_config, parse_config
+from etl.errors import ConfigError
+from etl.agencies import json_schema, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _start(cfg: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, **TEST_ENV}
-    return subprocess.Popen([sys.executable, "-m", "etl.load", "run", "--config", str(cfg), *extra],
+    return subprocess.Popen([sys.executable, "-m", "etl.pipeline", "run", "--config", str(cfg), *extra],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

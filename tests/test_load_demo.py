@@ -6,7 +6,7 @@ import io
 import re
 from pathlib import Path
 
-from etl.load.demo import SAMPLE_FEEDS, run_demo
+from etl.pipeline.demo import SAMPLE_FEEDS, run_demo
 
 
 def test_demo_second_night_sends_only_changes_and_keeps_the_broken_listing(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from test_load_helpers import accepted, feed, rejected
 
+from etl.records import FeedFacts
 from etl.load.planner import GuardSettings, plan
 from etl.load.state import ListingState
 
@@ -96,14 +97,11 @@ def test_incremental_feed_never_deletes() -> None:
 
 
 def test_feed_stats_read_after_the_outcomes_decide_completeness() -> None:
-    class Stats:
-        complete = True
-
-    stats = Stats()
+    stats = FeedFacts("feed")
 
     def outcomes():
         yield from feed("a", 2)
-        stats.complete = False  # the pipeline learns of the truncation at the end
+        stats.mark_incomplete("tronqué")  # the pipeline learns of the truncation at the end
 
     p = plan("a", outcomes(), {}, feed_stats=stats)
     assert p.guard and not p.feed_complete

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from etl.load.client import RateLimiter, traceparent, user_agent
-from etl.load.config import ResolvedCredentials
+from etl.agencies import ResolvedCredentials
 from etl.load.tokens import Token, TokenFile, TokenProvider
 
 CREDS = ResolvedCredentials("demo", "demo-secret", "agency-1")

@@ -21,8 +21,8 @@ from test_load_helpers import (  # noqa: F401  (fixtures)
     TEST_ENV, accepted, feed, running_sandbox, sandbox, store_url, test_env, write_config, write_payloads,
 )
 
-from etl.load.config import load_config
-from etl.load.runner import run
+from etl.agencies import load_config
+from etl.pipeline.run import run
 from etl.load.state import PENDING, StateStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def test_put_killed_in_flight_is_looked_up_and_reverted_when_the_feed_goes_back(
         cfg = write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": feed_path},
                            state_url=store_url, concurrency=5)
         env = {**os.environ, **TEST_ENV}
-        cmd = [sys.executable, "-m", "etl.load", "run", "--config", str(cfg)]
+        cmd = [sys.executable, "-m", "etl.pipeline", "run", "--config", str(cfg)]
         assert subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True).returncode == 0
         sb.complete_pending()
 
@@ -229,7 +229,7 @@ def test_killed_first_import_leaves_only_what_was_sent_to_look_up(tmp_path: Path
         cfg = write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": feed_path},
                            state_url=store_url, rate_limit=20, concurrency=4)
         env = {**os.environ, **TEST_ENV}
-        cmd = [sys.executable, "-m", "etl.load", "run", "--config", str(cfg)]
+        cmd = [sys.executable, "-m", "etl.pipeline", "run", "--config", str(cfg)]
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while not sb.requests(kind="api"):
@@ -260,7 +260,7 @@ def test_token_refused_mid_apply_stops_sending_and_the_next_run_finishes(tmp_pat
         cfg = write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": feed_path},
                            state_url=store_url, rate_limit=40, concurrency=2, max_attempts=2)
         env = {**os.environ, **TEST_ENV}
-        cmd = [sys.executable, "-m", "etl.load", "run", "--config", str(cfg)]
+        cmd = [sys.executable, "-m", "etl.pipeline", "run", "--config", str(cfg)]
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while len(sb.requests(kind="api")) < 5:

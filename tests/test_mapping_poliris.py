@@ -7,7 +7,8 @@ from etl.extract.poliris.writer import row_values
 from etl.records import SourceLocation, SourceRecord
 from etl.mapping import CompiledMapping, FeedContext, load_mapping
 from etl.mapping.spec import MappingSpec
-from etl.yaml_config import ConfigError, parse_yaml_model
+from etl.errors import ConfigError
+from etl.yaml_config import parse_yaml_model
 
 BASE = {1: "ag1", 2: "REF-1", 3: "vente", 4: "Appartement", 5: "75011", 6: "Paris", 11: "350000",
         18: "3", 20: "T3", 21: "Bel appartement " * 12, 175: "T-1"}

@@ -9,7 +9,8 @@ import pytest
 
 from etl.extract.poliris.writer import write_annonces, write_zip
 from etl.feedgen import PROFILES, listing, listings
-from etl.pipeline import FeedStats, convert
+from etl.pipeline import convert
+from etl.records import FeedFacts
 from oracle import assert_spec_valid
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -33,7 +34,7 @@ def test_the_reference_poliris_example_converts_to_spec_valid_bodies():
 
 def test_every_sample_feed_record_is_accounted_for():
     for sample in sorted(SAMPLES.glob("*.zip")):
-        stats = FeedStats(source=str(sample))
+        stats = FeedFacts(source=str(sample))
         outcomes = list(convert(sample, stats=stats))
         assert len(outcomes) == stats.records > 0
         for o in outcomes:
@@ -81,7 +82,7 @@ def test_a_listing_eligible_nowhere_is_rejected_with_reasons_naming_the_field(tm
 
 
 def test_convert_keeps_one_agency_of_a_grouped_send(tmp_path):
-    stats = FeedStats(source="g")
+    stats = FeedFacts(source="g")
     outcomes = list(convert(SAMPLES / "groupe-sud.zip", only_agency="sud-nice", stats=stats))
     assert outcomes and {o.agency_id for o in outcomes} == {"sud-nice"}
     assert stats.other_agencies > 0
@@ -92,7 +93,7 @@ def test_a_truncated_upload_marks_the_feed_incomplete(tmp_path):
     path = write_annonces(tmp_path / "Annonces.csv", rows, encoding="utf-8")
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * 0.6)])
-    stats = FeedStats(source=str(path))
+    stats = FeedFacts(source=str(path))
     outcomes = list(convert(path, stats=stats))
     assert stats.complete is False and stats.problems
     assert not outcomes[-1].accepted  # the cut record is reported, not silently dropped

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from etl.extract.poliris.writer import annonces_bytes
 from etl.feedgen import PROFILES, listing
-from etl.pipeline import FeedStats, convert
+from etl.pipeline import convert
+from etl.records import FeedFacts
 from oracle import assert_spec_valid
 
 # Fields whose values drive the mapping's branches; hypothesis writes anything into them.
@@ -51,7 +52,7 @@ def test_convert_never_crashes_accounts_for_every_record_and_accepts_only_spec_v
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "Annonces.csv"
         path.write_bytes(data)
-        stats = FeedStats(source=str(path))
+        stats = FeedFacts(source=str(path))
         outcomes = list(convert(path, stats=stats))
     assert len(outcomes) == len(rows)
     for outcome in outcomes:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.convert_cli import run_convert
+from etl.pipeline.convert_cli import run_convert
 from etl.log import RunLog
 from etl.report.run_info import AgencyRun, Change, RunKind
 from etl.report.summary import ConvertSummary

@@ -13,8 +13,8 @@ import pytest
 from test_load_helpers import accepted, feed, sandbox, test_env, write_payloads  # noqa: F401  (fixtures)
 from test_report_helpers import write_report_config
 
-from etl.load.config import load_config
-from etl.load.runner import RunOptions, run
+from etl.agencies import load_config
+from etl.pipeline.run import RunOptions, run
 from etl.log import RunLog
 
 
@@ -211,7 +211,7 @@ def test_old_run_folders_are_pruned(tmp_path: Path, sandbox, test_env) -> None:
 def test_portal_side_outcome_in_the_status_and_next_run_reports(tmp_path: Path, sandbox, test_env) -> None:
     import argparse
 
-    from etl.load.cli import cmd_status
+    from etl.pipeline.cli import cmd_status
     broken = accepted("ag", "PHOTO")
     for i, m in enumerate(broken.body["media"]):
         m["url"] = f"https://photos.invalid/maison-{i}.jpg"

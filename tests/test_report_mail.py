@@ -17,8 +17,8 @@ from test_report_helpers import (
 )
 
 from etl.cli import main
-from etl.load.config import load_config
-from etl.load.runner import RunOptions, run
+from etl.agencies import load_config
+from etl.pipeline.run import RunOptions, run
 from etl.log import RunLog
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from etl.records import FeedFacts
 from etl.records import SourceLocation
 from etl.issues import Issue, Severity, error, warning
 from etl.outcome import ListingKey, Outcome
@@ -113,7 +114,7 @@ def test_long_values_are_truncated_in_what_is_kept() -> None:
 
 def test_to_json_has_counts_portals_sources_durations_and_room_for_the_loader() -> None:
     s = ConvertSummary()
-    s.add_source("/feeds/agence1/Annonces.csv", records=3)
+    s.add_source("/feeds/agence1/Annonces.csv", FeedFacts("/feeds/agence1/Annonces.csv", records=3))
     s.add(outcome("AG1", 1, requested=("SL", "BD")))
     s.add(outcome("AG1", 2, accepted=False, issues=[PRICE]))
     s.add(outcome("AG2", 1, issues=[SHORT]))
@@ -122,8 +123,8 @@ def test_to_json_has_counts_portals_sources_durations_and_room_for_the_loader() 
     j = s.to_json()
 
     assert j["command"] == "convert"
-    assert j["sources"] == [{"path": "/feeds/agence1/Annonces.csv", "records": 3, "complete": True,
-                             "problems": []}]
+    assert j["sources"] == [{"path": "/feeds/agence1/Annonces.csv", "format": None, "dialect": None, "encoding": None,
+                             "records": 3, "complete": True, "problems": []}]
     assert j["durations_s"]["convert"] == 1.5 and j["durations_s"]["total"] >= 0
     assert j["started_at"] and j["finished_at"]
     ag1 = j["agencies"]["AG1"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from etl.records import FeedFacts
 from etl.records import SourceLocation
 from etl.issues import Issue, error, warning
 from etl.outcome import ListingKey, Outcome
@@ -66,7 +67,7 @@ def no_picture() -> Issue:
 def summary() -> ConvertSummary:
     """Two agencies of a grouped Poliris send, plus one whose id is unsafe as a file name."""
     s = ConvertSummary()
-    s.add_source("/srv/feeds/groupe/Annonces.csv", records=9)
+    s.add_source("/srv/feeds/groupe/Annonces.csv", FeedFacts("/srv/feeds/groupe/Annonces.csv", records=9))
     for o in [
         make_outcome("AG-PARIS", 2, "VA1001", accepted=True, requested=("SL", "BD")),
         # rejected with two issues
@@ -286,8 +287,8 @@ def test_summary_json_counts_and_report_paths(summary: ConvertSummary, tmp_path:
 
 def test_truncated_source_and_omitted_listings_are_announced(tmp_path: Path) -> None:
     s = ConvertSummary(max_listings_per_agency=2)
-    s.add_source("/srv/feeds/AG1.csv", records=5, complete=False,
-                 problems=["Le fichier s'arrête au milieu de la ligne 6."])
+    s.add_source("/srv/feeds/AG1.csv", FeedFacts("/srv/feeds/AG1.csv", records=5, complete=False,
+                                                problems=["Le fichier s'arrête au milieu de la ligne 6."]))
     for n in range(5):
         s.add(make_outcome("AG1", n + 2, f"R{n}", accepted=False, issues=[price_missing()]))
     paths = write_reports(s, tmp_path)

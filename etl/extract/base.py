@@ -20,12 +20,12 @@ from __future__ import annotations
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from etl.extract.container import Container
 from etl.issues import Issue
-from etl.records import ExtractResult
+from etl.records import ExtractResult, FeedFacts
 
 NOTHING: Mapping[str, Any] = {}
 
@@ -70,31 +70,6 @@ class Detection:
 
 
 NOT_MINE = Detection(0.0)
-
-
-@dataclass(slots=True)
-class FeedFacts:
-    """Facts about one source as a whole, final once its records have been read to the end.
-
-    The one feed-statistics type: extractors fill it while reading, the conductor reads it,
-    and reports and the loader's guard rely on ``complete`` (False: the source ended
-    mid-record or could not be read to its end, so nothing may be deleted on its account).
-    """
-
-    source: str
-    format: str | None = None  # registry name ("poliris")
-    dialect: str | None = None  # what detection or reading saw ("4.09", "Kyero v3")
-    records: int = 0  # records yielded, errors included
-    errors: int = 0
-    lines: int = 0  # physical lines read, for line-based formats
-    complete: bool = True
-    encoding: str | None = None  # "utf-8" | "cp1252" | "mixed" …
-    problems: list[str] = field(default_factory=list)  # French, for the run summary
-    other_agencies: int = 0  # records skipped because the run takes one agency of a grouped send
-
-    def mark_incomplete(self, problem: str) -> None:
-        self.complete = False
-        self.problems.append(problem)
 
 
 class Feed(ABC):

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Final, Literal
+from typing import IO, Any, Final, Literal
 
 from etl.extract.lines import Readable
 from etl.errors import SourceUnreadable
@@ -160,6 +160,11 @@ class _Guarded(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def readinto(self, buffer: Any) -> int:  # so formats may wrap it in io.BufferedReader / TextIOWrapper
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         try:

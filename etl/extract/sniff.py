@@ -43,6 +43,8 @@ def describe(container: Container) -> str:
         return describe_bytes(container.head())
     if not container.members:
         return "archive ZIP vide" if container.kind == "zip" else "dossier vide"
+    if container.kind == "zip" and (office := _office_members(container.members)):
+        return office
     # The biggest file is the one that holds the listings, in any export seen so far.
     main = max(container.members, key=container.size)
     where = "archive ZIP" if container.kind == "zip" else "dossier"
@@ -73,6 +75,17 @@ def describe_bytes(head: bytes) -> str:
     if body[:1] in "{[":
         return "fichier JSON"
     return _delimited(body)
+
+
+def _office_members(members: list[str]) -> str | None:
+    names = set(members)
+    if "xl/workbook.xml" in names:
+        return "classeur Excel (.xlsx)"
+    if "word/document.xml" in names:
+        return "document Word (.docx)"
+    if "mimetype" in names and "content.xml" in names:
+        return "document OpenDocument (.ods / .odt)"
+    return None
 
 
 def _office_zip(head: bytes) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from etl.load.client import ApiResult, AvivClient
-from etl.load.config import ResolvedCredentials
+from etl.agencies import ResolvedCredentials
 from etl.load.planner import CREATE, DELETE, UPDATE, Operation, reconcile
 from etl.load.state import DONE, FAILED, RESOLVED, JournalEntry, StateStore
 from etl.load.tokens import AuthError

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import orjson
 
-from etl.load.config import ApiSettings, ResolvedCredentials
+from etl.agencies import ApiSettings, ResolvedCredentials
 from etl.load.tokens import AuthError, Token, TokenFile, TokenProvider
 
 try:

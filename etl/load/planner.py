@@ -15,6 +15,7 @@ from typing import Any
 
 from etl.load.state import ListingState
 from etl.outcome import ListingKey, Outcome
+from etl.records import FeedFacts
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 
@@ -109,7 +110,7 @@ def reconcile(want: Operation, current: ListingState | None) -> Operation | None
 
 def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, ListingState], *,
          feed_complete: bool | None = None, full_snapshot: bool = True,
-         guard: GuardSettings = GuardSettings(), feed_stats: Any = None,
+         guard: GuardSettings = GuardSettings(), feed_stats: FeedFacts | None = None,
          in_doubt: frozenset[str] | set[str] = frozenset()) -> Plan:
     """Diff the feed against the state.
 
@@ -145,7 +146,7 @@ def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, Listin
         else:
             (p.creates if op.op == CREATE else p.updates).append(op)
 
-    complete = feed_complete if feed_complete is not None else getattr(feed_stats, "complete", True)
+    complete = feed_complete if feed_complete is not None else (feed_stats.complete if feed_stats is not None else True)
     p.feed_complete = bool(complete)
     if full_snapshot:
         for sk, s in live.items():

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.load.config import ResolvedCredentials
+from etl.agencies import ResolvedCredentials
 from etl.errors import AuthError
 
 # Renew a little before expiry so a long run never sends an expired token.

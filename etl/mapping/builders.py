@@ -31,6 +31,7 @@ from etl.mapping.converters import (
 )
 from etl.mapping import geo_fr
 from etl.mapping.engine import RecordScope, builder, get_path
+from etl.validate.settings import PORTALS
 
 # --- location ----------------------------------------------------------------------------------
 
@@ -424,7 +425,6 @@ def price_note(raws: Sequence[str], scope: RecordScope) -> str | None:
 
 # --- portals -----------------------------------------------------------------------------------
 
-PORTALS = ("SL", "BD", "BUCOM", "SLN", "SLC")
 _FIELD82_EXPRESSIBLE = frozenset({"SL", "BD"})
 
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError
+
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,7 +23,7 @@ def add_parser(subparsers: Any) -> None:
 
 def cmd_send(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr  # looked up now: tests and callers may swap them
-    from etl.load.config import ConfigError, load_config
+    from etl.agencies import load_config
     from etl.report.mail import Outbox, deliver
 
     try:

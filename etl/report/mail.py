@@ -38,7 +38,7 @@ SENT_DIR = "sent"
 
 
 class SmtpConfig(Protocol):
-    """What sending needs (``etl.load.config.SmtpSettings`` has these)."""
+    """What sending needs (``etl.agencies.SmtpSettings`` has these)."""
 
     host: str
     security: str

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from etl.records import SourceLocation
+from etl.records import FeedFacts, SourceLocation
 from etl.issues import Issue, Severity
 from etl.outcome import Outcome
 
@@ -69,6 +69,9 @@ class SourceInfo:
     records: int | None = None
     complete: bool = True
     problems: list[str] = field(default_factory=list)
+    format: str | None = None  # the registry name of the format detected ("poliris")
+    dialect: str | None = None  # "4.09", "Kyero v3"…
+    encoding: str | None = None
 
 
 @dataclass(slots=True)
@@ -231,10 +234,10 @@ class ConvertSummary:
             photo=photo,
         ))
 
-    def add_source(self, path: str | Path, *, records: int | None = None, complete: bool = True,
-                   problems: Iterable[str] = ()) -> None:
-        """Record a source read by the run (from the pipeline's FeedStats)."""
-        self.sources.append(SourceInfo(str(path), records, complete, list(problems)))
+    def add_source(self, path: str | Path, facts: FeedFacts) -> None:
+        """Record a source read by the run, with what reading it found."""
+        self.sources.append(SourceInfo(str(path), facts.records, facts.complete, list(facts.problems),
+                                       facts.format, facts.dialect, facts.encoding))
 
     def add_duration(self, name: str, seconds: float, *, agency_id: str | None = None) -> None:
         target = self.durations_s if agency_id is None else self.agency(agency_id).durations_s
@@ -312,7 +315,8 @@ class ConvertSummary:
             "finished_at": self.finished_at.isoformat(timespec="seconds") if self.finished_at else None,
             "durations_s": {k: round(v, 3) for k, v in durations.items()},
             "sources": [
-                {"path": s.path, "records": s.records, "complete": s.complete, "problems": s.problems}
+                {"path": s.path, "format": s.format, "dialect": s.dialect, "encoding": s.encoding,
+                 "records": s.records, "complete": s.complete, "problems": s.problems}
                 for s in self.sources
             ],
             "totals": _counts_json(self.totals,

@@ -40,8 +40,8 @@ from etl.extract.decoding import (
 from etl.extract.lines import LineReader, LineTooLong, Readable
 from etl.extract.poliris.fields import FIELDS
 from etl.extract.poliris.line import normalise, split_fields
-from etl.extract.base import Feed, FeedFacts, FeedFormat, MediaVersions
-from etl.records import ExtractResult, RecordError, SourceLocation, SourceRecord
+from etl.extract.base import Feed, FeedFormat, MediaVersions
+from etl.records import ExtractResult, FeedFacts, RecordError, SourceLocation, SourceRecord
 from etl.errors import SourceUnreadable
 from etl.issues import Issue, error, warning
 

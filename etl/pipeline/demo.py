@@ -7,87 +7,58 @@ prices changed, a few listings sold (absent), one listing broken by a bad edit
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import sys
-import zipfile
 from pathlib import Path
 from typing import TextIO
 
 import yaml
 
-from etl.load.cli import print_table
-from etl.load.config import load_config
+from etl.agencies import load_config
+from etl.extract.poliris import COLUMNS, FIELD_COUNT, read_poliris
+from etl.extract.poliris.reader import VERSION_WIDTHS
+from etl.extract.poliris.writer import write_zip
+from etl.pipeline.cli import print_table
+from etl.records import SourceRecord
 from etl.log import RunLog
-from etl.load.runner import RunOptions, RunResult, run
+from etl.pipeline.run import RunOptions, RunResult, run
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "sample_feeds"
-SEP = '"!#"'
-PRICE, TECHNICAL_ID, AGENCY = 11, 175, 1  # Poliris field numbers
+PRICE = COLUMNS["price"]
 DEMO_ENV = {"DEMO_AVIV_CLIENT_ID": "demo", "DEMO_AVIV_CLIENT_SECRET": "demo-secret"}
 
 
-def _members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {i.filename: zf.read(i) for i in zf.infolist()}
-
-
-def _csv_name(members: dict[str, bytes]) -> str:
-    return next(n for n in members if n.lower().endswith(".csv"))
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("cp1252"), "cp1252"
-
-
-def _field(line: str, n: int) -> str | None:
-    parts = line.split(SEP)
-    if len(parts) < n:
-        return None
-    return parts[n - 1].strip().strip('"')
-
-
-def _set_field(line: str, n: int, value: str) -> str:
-    parts = line.split(SEP)
-    parts[n - 1] = value  # a middle field: its quotes are the separators'
-    return SEP.join(parts)
-
-
 def feed_agencies(path: Path) -> list[str]:
-    members = _members(path)
-    text, _ = _decode(members[_csv_name(members)])
-    ids = {_field(line, AGENCY) for line in text.splitlines() if line.count(SEP) > 100}
-    return sorted(i for i in ids if i)
+    return sorted({r.agency_id for r in read_poliris(path).records() if r.agency_id})
 
 
 def night_two(src: Path, dest: Path, live_keys: set[str], *, drop: int, reprice: int, break_one: bool) -> None:
-    """Write ``dest``: ``src`` with some live listings dropped, repriced, and one made invalid."""
-    members = _members(src)
-    name = _csv_name(members)
-    text, encoding = _decode(members[name])
-    newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.split(newline)
-    live_idx = [i for i, line in enumerate(lines) if _field(line, TECHNICAL_ID) in live_keys]
-    dropped = set(live_idx[:drop])
-    for i in live_idx[drop:drop + reprice]:
-        price = _field(lines[i], PRICE) or "0"
-        try:
-            lines[i] = _set_field(lines[i], PRICE, str(int(float(price.replace(",", "."))) + 5000))
-        except ValueError:
-            continue
-    if break_one and len(live_idx) > drop + reprice:
-        i = live_idx[drop + reprice]
-        lines[i] = _set_field(lines[i], PRICE, "")  # a bad edit: the price was erased
-    members[name] = newline.join(line for i, line in enumerate(lines) if i not in dropped).encode(encoding)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for n, data in members.items():
-            zf.writestr(n, data)
-    dest.write_bytes(buf.getvalue())
+    """Write ``dest``: ``src`` with some live listings dropped, repriced, and one made invalid.
+
+    The send is read with the Poliris reader and written back with its writer, so the second
+    night's feed is a well-formed export whatever the first one's layout."""
+    feed = read_poliris(src)
+    rows: list[list[str]] = []
+    live_seen = 0
+    for record in feed.records():
+        if not isinstance(record, SourceRecord):
+            continue  # a line the reader rejected: gone from the corrected export
+        values = list(record.values)
+        if record.source_key in live_keys:
+            live_seen += 1
+            if live_seen <= drop:
+                continue  # sold: absent from tonight's export
+            if live_seen <= drop + reprice and values[PRICE]:
+                values[PRICE] = str(int(float(values[PRICE].replace(",", "."))) + 5000)
+            elif break_one and live_seen == drop + reprice + 1:
+                values[PRICE] = ""  # a bad edit: the price was erased
+        rows.append(values)
+    encoding = "utf-8" if feed.facts.encoding == "utf-8" else "cp1252"
+    width = VERSION_WIDTHS.get(feed.config_version or "", FIELD_COUNT)  # the reader pads rows to 334
+    rows = [r[:width] if not any(r[width:]) else r for r in rows]
+    write_zip(dest, rows, config=dict(feed.config), photos_mode=feed.photos_mode, encoding=encoding, width=width,
+              photos={n: feed.read_photo(n) for n in feed.photo_files})
 
 
 def _config(work: Path, base_url: str, token_url: str, feeds: dict[str, list[str]], reports: Path) -> Path:
@@ -95,7 +66,7 @@ def _config(work: Path, base_url: str, token_url: str, feeds: dict[str, list[str
     for feed_name, ids in feeds.items():
         for agency_id in ids:
             agencies.append({
-                "id": agency_id, "source": f"feeds/{feed_name}", "format": "poliris",
+                "id": agency_id, "source": f"feeds/{feed_name}",
                 "portals": ["SL", "BD", "BUCOM", "SLN", "SLC"],
                 "credentials": {"client_id_env": "DEMO_AVIV_CLIENT_ID", "client_secret_env": "DEMO_AVIV_CLIENT_SECRET",
                                 "intermediary_id": f"demo-{agency_id}"},

@@ -11,7 +11,6 @@ import glob
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -21,7 +20,9 @@ import orjson
 
 from etl.records import SourceLocation
 from etl.errors import SourceUnreadable
-from etl.load.config import Agency, LoadedConfig
+from etl.agencies import Agency, LoadedConfig
+from etl.pipeline.convert import AgencyOptions, convert
+from etl.records import FeedFacts
 from etl.outcome import ListingKey, Outcome
 
 PAYLOADS_FORMAT = "payloads-jsonl"
@@ -70,7 +71,7 @@ def _key_of(raw: Any, agency_id: str) -> ListingKey | None:
     return ListingKey(agency_id, str(sk)) if sk not in (None, "") else None
 
 
-def read_payloads(path: Path, agency_id: str, stats: Any = None) -> Iterator[Outcome]:
+def read_payloads(path: Path, agency_id: str, stats: FeedFacts | None = None) -> Iterator[Outcome]:
     """Outcomes from a ``payloads.jsonl`` (one accepted listing per line)."""
     from etl.issues import error
     from etl.model.canonical import payload_and_hash
@@ -96,8 +97,7 @@ def read_payloads(path: Path, agency_id: str, stats: Any = None) -> Iterator[Out
                 if not line.endswith(b"\n"):
                     # a last line cut short: the upload was truncated
                     if stats is not None:
-                        stats.complete = False
-                        stats.problems.append(f"{path}:{line_no}: dernière ligne tronquée")
+                        stats.mark_incomplete(f"{path}:{line_no}: dernière ligne tronquée")
                 yield Outcome(loc, None, "", False, issues=[error(
                     "E_PAYLOAD_UNREADABLE", f"ligne {line_no} de {path.name} illisible ({type(exc).__name__})")])
                 continue
@@ -111,30 +111,14 @@ def read_payloads(path: Path, agency_id: str, stats: Any = None) -> Iterator[Out
         stats.records = n
 
 
-@dataclass(slots=True)
-class PayloadStats:
-    """``etl.pipeline.FeedStats``'s shape, for feeds that need no conversion (and no pipeline import)."""
-
-    source: str
-    records: int = 0
-    complete: bool = True
-    problems: list[str] = field(default_factory=list)
-
-
-def new_stats(agency: Agency, path: Path) -> Any:
+def outcomes(cfg: LoadedConfig, agency: Agency, path: Path, stats: FeedFacts) -> Iterator[Outcome]:
+    """The agency's outcomes tonight: what ``convert`` wrote (``payloads-jsonl``), or its feed
+    converted with its mapping (or its format's own), keeping its own records of a grouped send."""
     if agency.format == PAYLOADS_FORMAT:
-        return PayloadStats(str(path))
-    from etl.pipeline import FeedStats
-    return FeedStats(str(path))
-
-
-def outcomes(cfg: LoadedConfig, agency: Agency, path: Path, stats: Any) -> Iterator[Outcome]:
-    if agency.format == PAYLOADS_FORMAT:
+        stats.format = PAYLOADS_FORMAT
         return read_payloads(path, agency.id, stats)
-    from etl.pipeline import AgencyOptions, convert
     mapping = str(cfg.resolve_path(agency.mapping)) if agency.mapping else None
     options = AgencyOptions(portal_rules=cfg.portal_rules(agency), photo_base_url=agency.photo_base_url,
                             source_system=agency.source_system, offerer_estate_id=agency.offerer_estate_id)
-    # a grouped send carries several agencies: this run takes only its own
     return convert(path, agency_id=agency.id, mapping=mapping, stats=stats, only_agency=agency.id,
-                   options_for=lambda _agency: options)
+                   options_for=lambda _agency: options, format=agency.format, source_options=agency.source_options)

@@ -16,7 +16,7 @@ from typing import Any
 from etl import __version__
 from etl.extract.base import Feed
 from etl.extract.registry import AUTO, open_feed
-from etl.records import RecordError, SourceRecord
+from etl.records import FeedFacts, RecordError, SourceRecord
 from etl.errors import ConfigError
 from etl.issues import Issue
 from etl.mapping import CompiledMapping, FeedContext, MappingSpec, load_mapping
@@ -41,23 +41,6 @@ class AgencyOptions:
 @lru_cache(maxsize=1)
 def _default_options() -> AgencyOptions:
     return AgencyOptions()
-
-
-@dataclass(slots=True)
-class FeedStats:
-    """Facts about the source as a whole, known once the iterator is exhausted.
-
-    ``complete`` is False when the source ended mid-record (truncated upload) or
-    could not be read to its end: the loader must then refuse deletions.
-    """
-
-    source: str
-    records: int = 0
-    complete: bool = True
-    problems: list[str] = field(default_factory=list)
-    encoding: str | None = None
-    format_version: str | None = None
-    other_agencies: int = 0  # records skipped because --agency named another agency
 
 
 class Converter:
@@ -223,16 +206,25 @@ def open_source(source: str | Path, *, mapping: str | Path | None = None, format
 
 
 def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | Path | None = None,
-            stats: FeedStats | None = None, only_agency: str | None = None,
-            options_for: Callable[[str], AgencyOptions] | None = None, format: str = AUTO) -> Iterator[Outcome]:
-    """Stream the outcomes of one source.
+            stats: FeedFacts | None = None, only_agency: str | None = None,
+            options_for: Callable[[str], AgencyOptions] | None = None, format: str = AUTO,
+            source_options: Mapping[str, Any] | None = None) -> Iterator[Outcome]:
+    """Stream the outcomes of one source (``open_source`` then ``convert_feed``).
 
-    ``agency_id`` is the agency of records that name none; ``only_agency``
-    keeps the records of one agency of a grouped send. Raises ``SourceUnreadable``
-    when the source cannot be opened at all.
+    ``agency_id`` is the agency of records that name none; ``only_agency`` keeps the records of
+    one agency of a grouped send. Raises ``SourceUnreadable`` when the source cannot be opened
+    at all (``UnsupportedFeed`` when it is in no format this configuration reads).
     """
-    stats = stats if stats is not None else FeedStats(source=str(source))
-    feed, spec = open_source(source, mapping=mapping, format=format, agency_id=agency_id)
+    feed, spec = open_source(source, mapping=mapping, format=format, agency_id=agency_id, options=source_options)
+    return convert_feed(feed, spec, stats=stats, only_agency=only_agency, options_for=options_for)
+
+
+def convert_feed(feed: Feed, spec: MappingSpec, *, stats: FeedFacts | None = None, only_agency: str | None = None,
+                 options_for: Callable[[str], AgencyOptions] | None = None) -> Iterator[Outcome]:
+    """Stream the outcomes of an opened feed. ``stats`` (the conductor's facts about the feed,
+    counted after the ``only_agency`` filter) is final once the outcomes are exhausted."""
+    stats = stats if stats is not None else FeedFacts(source=feed.source)
+    stats.format = feed.format.name
     converter = Converter(spec, dict(feed.columns), feed.label, options_for or (lambda _a: _default_options()),
                           blank_markers=feed.format.blank_markers)
     base = FeedContext(photos_mode=feed.media_mode, photo_versions=feed.media_versions())
@@ -246,11 +238,19 @@ def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | 
         if isinstance(item, RecordError):
             yield rejected_at_extraction(item)
         else:
-            if stats.format_version is None:
-                stats.format_version = item.format_version
+            if stats.dialect is None:
+                stats.dialect = item.format_version or feed.facts.dialect
             yield converter.convert(item, base)
     stats.encoding = feed.facts.encoding
+    stats.errors = feed.facts.errors
+    stats.lines = feed.facts.lines
+    if stats.dialect is None:
+        stats.dialect = feed.facts.dialect
     stats.problems.extend(i.message for i in feed.issues)
+    if not stats.records:
+        # Not an unknown format and not an error: the loader's guard decides what it means for a run.
+        whose = f" pour l'agence {only_agency}" if only_agency is not None else ""
+        stats.problems.append(f"{feed.source} : aucune annonce{whose} dans ce flux (export vide ?).")
     if feed.facts.complete is False:
         stats.complete = False
         stats.problems.extend(feed.facts.problems)

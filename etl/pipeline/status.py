@@ -11,23 +11,13 @@ from typing import Any, TextIO
 import orjson
 
 from etl.load.client import AvivClient
-from etl.load.config import LoadedConfig
+from etl.agencies import LoadedConfig
 from etl.log import RunLog
 from etl.load.state import StateStore
-from etl.load.tokens import AuthError, TokenFile
+from etl.load.statuses import ACTION_REQUIRED, latest_status
+from etl.errors import EXIT_FAILED, AuthError
+from etl.load.tokens import TokenFile
 from etl.report.run_info import RunKind
-
-# Statuses after which the integrator must act (fix and PUT again, or call support).
-ACTION_REQUIRED = {"CREATED_WITH_MEDIA_ERROR", "UPDATED_WITH_MEDIA_ERROR", "CREATING_FAILED", "UPDATING_FAILED",
-                   "DELETING_FAILED", "RECEIVING_FAILED"}
-
-
-def _latest(body: Any) -> dict[str, Any] | None:
-    items = body.get("items") if isinstance(body, dict) else None
-    if not items:
-        return None
-    return max(items, key=lambda i: (i.get("revision") or 0, i.get("statusDate") or ""))
-
 
 async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_url: str | None, out: TextIO,
                            log: RunLog, out_dir: Path | None = None) -> int:
@@ -58,7 +48,7 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
                 answers = await asyncio.gather(*(one(s) for s in live))
             except AuthError as exc:
                 log.event("auth_error", str(exc), level="error", agency=agency.id)
-                run.kind, run.exit_code, run.message = RunKind.AUTH, 1, f"authentification impossible : {exc}"
+                run.kind, run.exit_code, run.message = RunKind.AUTH, EXIT_FAILED, f"authentification impossible : {exc}"
                 code = 1
                 continue
             run.live_before = len(live)
@@ -74,7 +64,7 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
                     out.write(f"[{agency.id}] {s.source_key}: statut illisible — {r.summary()}\n")
                     code = 1
                     continue
-                latest = _latest(r.body)
+                latest = latest_status(r.body)
                 status = latest.get("status") if latest else None
                 store.set_publication_status(agency.id, s.source_key, status)
                 counts[status or "-"] = counts.get(status or "-", 0) + 1

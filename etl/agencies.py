@@ -15,11 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from etl.validate.settings import PortalRules
+from etl.validate.settings import Portal, PortalRules
 from etl.yaml_config import ConfigError, load_yaml_model, parse_yaml_model
 
-PORTALS = ("SL", "BD", "BUCOM", "SLN", "SLC")
-Portal = Literal["SL", "BD", "BUCOM", "SLN", "SLC"]
 
 PRODUCTION_BASE_URL = "https://api.aviv-group.com/caas/v4"
 PRODUCTION_TOKEN_URL = "https://auth.api.aviv-group.com/oauth/token"
@@ -183,8 +181,9 @@ class Agency(_Closed):
     id: str = Field(description="Stable agency identifier, as in the feed (Poliris field 1); part of every listing key.")
     name: str | None = None
     source: str = Field(description="Feed path, glob (newest match wins) or http(s) URL.")
-    format: str = Field("poliris", description="Source format (poliris, payloads-jsonl, …).")
-    mapping: str | None = Field(None, description="Mapping file; default depends on format.")
+    format: str = Field("auto", description="Source format: auto (detected from the content), a registered format (poliris, …) or payloads-jsonl (what convert wrote).")
+    mapping: str | None = Field(None, description="Mapping file; default: the detected format's own.")
+    source_options: dict[str, Any] = Field(default_factory=dict, description="Overrides of the mapping's source: block for this agency (a renamed column, a sheet name…).")
     full_snapshot: bool = Field(True, description="The feed lists every live listing: absent ones are deleted.")
     portals: list[Portal] = Field(description="Portals of the agency's contract.")
     quotas: dict[Portal, int] = Field(default_factory=dict, description="Known per-portal quotas.")
@@ -324,5 +323,5 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-if __name__ == "__main__":  # python -m etl.load.config > etc/agencies.schema.json
+if __name__ == "__main__":  # python -m etl.agencies > etc/agencies.schema.json
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from etl.load.config import ConfigError, load_config
+from etl.agencies import load_config
 from etl.log import RunLog
-from etl.load.runner import EXIT_USAGE, RunOptions, RunResult, run
+from etl.errors import EXIT_USAGE, ConfigError
+from etl.pipeline.run import RunOptions, RunResult, run
 from etl.report.outdir import OutputDirError
 
 
@@ -21,10 +22,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines on stderr")
 
 
+def _one_off(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", type=Path, help="a one-off import: publish this file instead of the agency's "
+                                                "configured source (needs --agency)")
+    p.add_argument("--partial", action="store_true",
+                   help="the file is a subset of the agency's listings: create and update only, never delete")
+
+
 def add_parsers(subparsers: Any) -> None:
     p = subparsers.add_parser("plan", help="what `run` would send, per agency; no API call")
     _common(p)
     p.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/plan-<timestamp>)")
+    _one_off(p)
     p.set_defaults(func=cmd_plan)
 
     r = subparsers.add_parser("run", help="the nightly job: convert, plan, apply, report")
@@ -35,6 +44,7 @@ def add_parsers(subparsers: Any) -> None:
     r.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another run of the same agency to finish (default: exit at once)")
     r.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/run-<timestamp>)")
+    _one_off(r)
     r.set_defaults(func=cmd_run)
 
     s = subparsers.add_parser("status", help="refresh publication statuses; list what needs action")
@@ -83,12 +93,14 @@ def print_table(result: RunResult, out: TextIO, *, planned: bool = False) -> Non
             out.write(f"  … et {len(a.failures) - 50} autres (voir load.json)\n")
 
 
-def cmd_plan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def cmd_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # read at call time: tests capture them
     cfg = _load(args, err)
     if cfg is None:
         return EXIT_USAGE
     try:
-        result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state, out_dir=getattr(args, "out", None)),
+        result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state, out_dir=getattr(args, "out", None),
+                                                  source=args.source, partial=args.partial),
                      RunLog(args.log_format, err))
     except (ConfigError, OutputDirError) as exc:
         err.write(f"{exc}\n")
@@ -99,12 +111,13 @@ def cmd_plan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
     return result.exit_code
 
 
-def cmd_run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def cmd_run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # read at call time: tests capture them
     cfg = _load(args, err)
     if cfg is None:
         return EXIT_USAGE
     opts = RunOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete, wait_lock=args.wait_lock,
-                      out_dir=args.out, state_url=args.state)
+                      out_dir=args.out, state_url=args.state, source=args.source, partial=args.partial)
     try:
         result = run(cfg, args.agency, opts, RunLog(args.log_format, err))
     except (ConfigError, OutputDirError) as exc:
@@ -118,8 +131,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sy
     return result.exit_code
 
 
-def cmd_status(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from etl.load.status import refresh_statuses
+def cmd_status(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # read at call time: tests capture them
+    from etl.pipeline.status import refresh_statuses
 
     cfg = _load(args, err)
     if cfg is None:

@@ -15,25 +15,25 @@ from typing import Any
 
 import orjson
 
-from etl.errors import SourceUnreadable
+from etl.errors import EXIT_OK, EXIT_SOURCE, EXIT_USAGE, ConfigError, SourceUnreadable
 from etl.log import RunLog
-from etl.mapping import MappingError
 from etl.outcome import Outcome
-from etl.pipeline import FeedStats, convert
+from etl.extract.registry import AUTO, formats
+from etl.pipeline.convert import convert_feed, open_source
+from etl.records import FeedFacts
 from etl.report.atomic import atomic_path
 from etl.report.outdir import OutputDirError, prepare_out_dir
 from etl.report.summary import ConvertSummary
 from etl.report.writers import write_reports
-from etl.yaml_config import ConfigError
 
-EXIT_OK, EXIT_USAGE, EXIT_SOURCE = 0, 2, 4
 PAYLOADS_NAME = "payloads.jsonl"
 
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("convert", help="extract, map and validate a feed; write payloads and reports")
-    p.add_argument("source", nargs="+", type=Path, help="Poliris ZIP, folder or Annonces.csv (several allowed)")
-    p.add_argument("--format", default="poliris", choices=("poliris",), help="source format")
+    p.add_argument("source", nargs="+", type=Path, help="feed file, folder or ZIP (several allowed)")
+    p.add_argument("--format", default=AUTO, choices=(AUTO, *formats()),
+                   help="source format (default: auto, detected from the content)")
     p.add_argument("--mapping", help="mapping name or YAML path (default: the format's own)")
     p.add_argument("--agency", help="agency id: fills an empty field 1, and keeps only that agency's listings")
     p.add_argument("--out", required=True, type=Path, help="output directory (created if missing)")
@@ -54,7 +54,7 @@ def write_payload_lines(outcomes: Iterable[Outcome], path: Path) -> Iterable[Out
 
 
 def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = None, agency: str | None = None,
-                log: RunLog | None = None, language: str = "fr") -> tuple[int, ConvertSummary]:
+                log: RunLog | None = None, language: str = "fr", format: str = AUTO) -> tuple[int, ConvertSummary]:
     log = log or RunLog()
     summary = ConvertSummary(command="convert")
     try:
@@ -66,13 +66,15 @@ def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = Non
 
     def outcomes() -> Iterable[Outcome]:
         for source in sources:
-            stats = FeedStats(source=str(source))
-            log.event("source", f"lecture de {source}", source=str(source))
-            yield from summary.add_all(convert(source, agency_id=agency, only_agency=agency, mapping=mapping,
-                                               stats=stats))
-            summary.add_source(source, records=stats.records, complete=stats.complete, problems=stats.problems)
+            feed, spec = open_source(source, mapping=mapping, format=format, agency_id=agency)
+            stats = FeedFacts(source=str(source))
+            log.event("source", f"lecture de {source} : {feed.format.title} (format {feed.format.name}), "
+                      f"mapping {spec.mapping}", source=str(source), format=feed.format.name, mapping=spec.mapping)
+            yield from summary.add_all(convert_feed(feed, spec, only_agency=agency, stats=stats))
+            summary.add_source(source, stats)
             for problem in stats.problems:
-                log.event("source_incomplete", f"{source}: {problem}", level="warning")
+                log.event("source_incomplete" if not stats.complete else "source_note", f"{source}: {problem}",
+                          level="warning")
 
     try:
         for _ in write_payload_lines(outcomes(), out_dir / PAYLOADS_NAME):
@@ -80,7 +82,7 @@ def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = Non
     except SourceUnreadable as exc:
         log.event("source_unreadable", str(exc), level="error")
         return EXIT_SOURCE, summary
-    except (ConfigError, MappingError) as exc:
+    except ConfigError as exc:
         log.event("config_error", str(exc), level="error")
         return EXIT_USAGE, summary
     summary.add_duration("convert", time.monotonic() - started)
@@ -96,5 +98,5 @@ def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = Non
 
 def cmd_convert(args: argparse.Namespace) -> int:
     code, _ = run_convert(list(args.source), args.out, mapping=args.mapping, agency=args.agency,
-                          log=RunLog(args.log_format), language=args.language)
+                          log=RunLog(args.log_format), language=args.language, format=args.format)
     return code

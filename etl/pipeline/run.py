@@ -16,17 +16,19 @@ from typing import Any
 
 import orjson
 
-from etl.errors import SourceUnreadable
+from etl.errors import (EXIT_FAILED, EXIT_GUARD, EXIT_OK, EXIT_SOURCE, EXIT_USAGE, AuthError, ConfigError,
+                        SourceUnreadable)
 from etl.load.applier import CREATED, DELETED, FAILED_OP, UNKNOWN, UPDATED, Applier, OpResult
 from etl.load.client import AvivClient
-from etl.load.config import Agency, ConfigError, LoadedConfig
+from etl.agencies import Agency, LoadedConfig
 from etl.log import RunLog
 from etl.load.planner import GuardSettings, Plan, plan
-from etl.load.sources import new_stats, outcomes, resolve_source
+from etl.pipeline.sources import outcomes, resolve_source
+from etl.records import FeedFacts
+from etl.report.summary import ConvertSummary
 from etl.load.state import StateStore
-from etl.load.tokens import AuthError, TokenFile
+from etl.load.tokens import TokenFile
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_SOURCE = 0, 1, 2, 3, 4
 
 
 @dataclass(slots=True)
@@ -36,6 +38,8 @@ class RunOptions:
     wait_lock: float = 0.0           # seconds to wait for another run of the agency to finish
     out_dir: Path | None = None      # reports directory; default <reports_dir>/run-<timestamp>
     state_url: str | None = None     # overrides the configuration's
+    source: Path | None = None       # a one-off import: this file instead of the agency's configured source
+    partial: bool = False            # the feed is a subset of the agency's listings: create and update, never delete
 
 
 @dataclass(slots=True)
@@ -87,7 +91,7 @@ class RunResult:
 
 
 async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, store: StateStore,
-                     api: AvivClient | None, log: RunLog, summary: Any = None) -> AgencyResult:
+                     api: AvivClient | None, log: RunLog, summary: ConvertSummary | None = None) -> AgencyResult:
     t0 = time.perf_counter()
     res = AgencyResult(agency.id)
     locked = False
@@ -128,7 +132,7 @@ async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, 
 
 
 async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, store: StateStore,
-                      api: AvivClient | None, log: RunLog, summary: Any, res: AgencyResult) -> None:
+                      api: AvivClient | None, log: RunLog, summary: ConvertSummary | None, res: AgencyResult) -> None:
     applier = None
     in_doubt: set[str] = set()
     if not options.dry_run:
@@ -147,20 +151,23 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
 
     work = cfg.base_dir / ".work"
     work.mkdir(parents=True, exist_ok=True)
-    path = resolve_source(cfg, agency, work)
+    path = options.source if options.source is not None else resolve_source(cfg, agency, work)
     res.source = str(path)
+    if options.source is not None or options.partial:
+        log.event("one_off", f"import ponctuel de {path}" + (" (partiel : aucune suppression)" if options.partial else ""),
+                  agency=agency.id, source=str(path), partial=options.partial)
     state = store.listings(agency.id)
-    stats = new_stats(agency, path)
+    stats = FeedFacts(str(path))
     stream = outcomes(cfg, agency, path, stats)
     if summary is not None:
         stream = summary.add_all(stream)
     t_plan = time.perf_counter()
     g = cfg.mass_delete(agency)
-    p = plan(agency.id, stream, state, feed_stats=stats, full_snapshot=agency.full_snapshot,
+    p = plan(agency.id, stream, state, feed_stats=stats, full_snapshot=agency.full_snapshot and not options.partial,
              guard=GuardSettings(g.max_share, g.min_count), in_doubt=in_doubt)
     res.plan = p
     if summary is not None:
-        summary.add_source(path, records=stats.records, complete=stats.complete, problems=stats.problems)
+        summary.add_source(path, stats)
         summary.add_duration("convert+plan", time.perf_counter() - t_plan, agency_id=agency.id)
     c = p.counts()
     log.event("planned", f"{c['read']} lues : {c['creates']} créations, {c['updates']} mises à jour, "
@@ -215,7 +222,9 @@ def default_out_dir(cfg: LoadedConfig, *, dry_run: bool = False) -> Path:
 
 
 async def _run_all(cfg: LoadedConfig, agency_id: str | None, options: RunOptions, log: RunLog,
-                   summary: Any) -> RunResult:
+                   summary: ConvertSummary) -> RunResult:
+    if (options.source is not None or options.partial) and not agency_id:
+        raise ConfigError("--source et --partial portent sur une seule agence : précisez --agency")
     agencies = cfg.selected(agency_id)
     store = StateStore.open(options.state_url or cfg.state_url)
     api = None if options.dry_run else AvivClient(cfg.config.defaults.api, TokenFile(cfg.token_cache))
@@ -241,9 +250,8 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
     The output folder is checked first: an unusable one raises ``OutputDirError`` before
     anything is read or sent.
     """
-    from etl.load.reporting import publish_reports
+    from etl.pipeline.reporting import publish_reports
     from etl.report.outdir import prepare_out_dir
-    from etl.report.summary import ConvertSummary
 
     options = options or RunOptions()
     log = log or RunLog()
@@ -263,6 +271,7 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
         "agencies": [a.as_dict() for a in result.agencies], "exit_code": result.exit_code,
         "requests": result.requests, "token_requests": result.token_requests, "rate": result.rate,
         "dry_run": options.dry_run, "mail": result.mail,
+        "source": str(options.source) if options.source is not None else None, "partial": options.partial,
     }, option=orjson.OPT_INDENT_2))
     result.reports["load"] = load_path
     return result

@@ -7,22 +7,28 @@ an ``AgencyResult`` (exit code, message, plan, operation results) into an
 
 from __future__ import annotations
 
-from pathlib import PurePath
-from typing import Any
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from etl.load.config import Agency, LoadedConfig
-from etl.load.runner import EXIT_FAILED, EXIT_GUARD, EXIT_OK, EXIT_SOURCE, EXIT_USAGE
+from etl.agencies import Agency, LoadedConfig
+from etl.errors import EXIT_FAILED, EXIT_GUARD, EXIT_OK, EXIT_SOURCE, EXIT_USAGE
 from etl.report.run_info import AgencyRun, Change, PortalNote, RunKind
-from etl.report.summary import listing_title
+from etl.load.planner import Plan
+from etl.load.state import StateStore
+from etl.log import RunLog
+from etl.report.summary import ConvertSummary, listing_title
+
+if TYPE_CHECKING:  # run.py imports this module when it writes the reports
+    from etl.pipeline.run import AgencyResult
 
 MAX_PORTAL_NOTES = 200  # per agency: the listings a portal refused or could not complete
 _MISSING_SOURCE = ("introuvable", "aucun fichier ne correspond", "téléchargement du flux impossible")
 _DONE = {"created", "updated", "deleted"}
 
 
-def classify(res: Any) -> RunKind:
+def classify(res: AgencyResult) -> RunKind:
     """Which failure an agency's run met, from its exit code, message and plan."""
     code, message, p = res.exit_code, (res.message or ""), res.plan
     if code == EXIT_OK:
@@ -45,7 +51,7 @@ def classify(res: Any) -> RunKind:
     return RunKind.OTHER
 
 
-def _op_index(p: Any) -> dict[str, tuple[str, str, str]]:
+def _op_index(p: Plan | None) -> dict[str, tuple[str, str, str]]:
     """source key → (planned op, reference, title) from the plan's operations."""
     out: dict[str, tuple[str, str, str]] = {}
     if p is None:
@@ -57,7 +63,7 @@ def _op_index(p: Any) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def agency_run(cfg: LoadedConfig, agency: Agency, res: Any, *, dry_run: bool) -> AgencyRun:
+def agency_run(cfg: LoadedConfig, agency: Agency, res: AgencyResult, *, dry_run: bool) -> AgencyRun:
     reports = cfg.reports(agency)
     p = res.plan
     run = AgencyRun(
@@ -82,9 +88,9 @@ def agency_run(cfg: LoadedConfig, agency: Agency, res: Any, *, dry_run: bool) ->
     return run
 
 
-def portal_notes(store: Any, agency_id: str) -> list[PortalNote]:
+def portal_notes(store: StateStore, agency_id: str) -> list[PortalNote]:
     """Live listings whose last known publication status needs the agency (from ``status``)."""
-    from etl.load.status import ACTION_REQUIRED
+    from etl.load.statuses import ACTION_REQUIRED
 
     flagged = sorted((s for s in store.listings(agency_id).values()
                       if s.publication_status in ACTION_REQUIRED and s.status == "live"), key=lambda s: s.source_key)
@@ -100,9 +106,8 @@ def portal_notes(store: Any, agency_id: str) -> list[PortalNote]:
     return notes
 
 
-def add_portal_notes(summary: Any, state_url: str) -> None:
+def add_portal_notes(summary: ConvertSummary, state_url: str) -> None:
     """What the portals last said of each agency's listings, for their reports."""
-    from etl.load.state import StateStore
 
     store = StateStore.open(state_url)
     try:
@@ -112,8 +117,8 @@ def add_portal_notes(summary: Any, state_url: str) -> None:
         store.close()
 
 
-def publish_reports(cfg: LoadedConfig, agencies: list[Any], summary: Any, out_dir: Any, *, dry_run: bool,
-                    log: Any, state_url: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: ConvertSummary, out_dir: Path, *,
+                    dry_run: bool, log: RunLog, state_url: str | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the run's reports into ``out_dir``, e-mail them (not for a dry run), prune old run folders.
 
     Returns (paths written, what became of the e-mails). Sending never raises: a message
