@@ -103,3 +103,19 @@ def test_an_unknown_column_layout_is_refused_with_exit_4_and_no_traceback(tmp_pa
     code = main(["convert", str(path), "--mapping", str(ROOT / "mappings" / "generic-csv.yaml"), "--out", str(tmp_path / "o")])
     assert code == 4
     assert "introuvable" in capsys.readouterr().err
+
+
+def test_an_agencys_source_options_rename_a_column_fix_the_agency_and_default_the_portals(tmp_path):
+    from etl.pipeline import convert as convert_source
+    from etl.sheetgen import HEADERS, csv_text, sheet_rows
+
+    rows = [{**r, "Prix net vendeur": r["Prix"]} for r in sheet_rows(4) if r["Transaction"] == "Vente"]
+    headers = [("Prix net vendeur" if h == "Prix" else h) for h in HEADERS if h != "Agence"]
+    path = tmp_path / "stock.csv"
+    path.write_text(csv_text(rows, headers=headers), encoding="utf-8")
+    options = {"rename": {"price": ["Prix net vendeur"]}, "agency_id": "AG-42", "defaults": {"publications": "SL,BD"}}
+    outcomes = list(convert_source(path, mapping=ROOT / "mappings" / "generic-csv.yaml", source_options=options))
+    assert outcomes and all(o.key.agency_id == "AG-42" for o in outcomes)
+    assert all(o.requested_portals == ["SL", "BD"] for o in outcomes)
+    accepted = [o for o in outcomes if o.accepted]
+    assert accepted and all(o.body["data"]["prices"]["buy"]["price"]["amount"] > 0 for o in accepted)

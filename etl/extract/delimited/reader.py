@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from etl.errors import SourceUnreadable
-from etl.extract.base import FeedFacts
 from etl.extract.container import Container
 from etl.extract.decoding import CP1252, UTF8, LineDecoder, decode_windows_1252, has_mojibake, repair_mojibake
 from etl.extract.delimited.dialect import Dialect
 from etl.extract.lines import LineReader, LineTooLong, strip_terminator
 from etl.extract.tabular import HEADER_SCAN, ROW_UNREADABLE, Header, RowReader, TableFeed, TableOptions, build_header, find_header, header_issues
 from etl.issues import Issue, error, warning
-from etl.records import ExtractResult
+from etl.records import ExtractResult, FeedFacts
 
 if TYPE_CHECKING:
     from etl.extract.base import FeedFormat

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from etl.errors import SourceUnreadable
-from etl.extract.base import FeedFacts
 from etl.extract.container import Container, open_container
 from etl.extract.spreadsheet.sheet_xml import TooBig, Visibility, scan, sheet_paths
 from etl.extract.tabular import HEADER_SCAN, NOTE, Header, RowReader, TableFeed, TableOptions, build_header, find_header, header_issues
 from etl.issues import Issue, warning
-from etl.records import ExtractResult
+from etl.records import ExtractResult, FeedFacts
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet
