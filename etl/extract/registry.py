@@ -27,6 +27,8 @@ _BUILTIN: Final = {
     "trovit": "etl.extract.xml.dialects:TROVIT",
     "openimmo": "etl.extract.xml.dialects:OPENIMMO",
     "xml": "etl.extract.xml.generic:FORMAT",
+    "csv": "etl.extract.delimited:FORMAT",
+    "excel": "etl.extract.spreadsheet:FORMAT",
 }
 _ENTRY_POINTS: Final = "classifieds_etl.formats"
 
