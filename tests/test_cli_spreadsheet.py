@@ -119,3 +119,12 @@ def test_an_agencys_source_options_rename_a_column_fix_the_agency_and_default_th
     assert all(o.requested_portals == ["SL", "BD"] for o in outcomes)
     accepted = [o for o in outcomes if o.accepted]
     assert accepted and all(o.body["data"]["prices"]["buy"]["price"]["amount"] > 0 for o in accepted)
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("agence-tableur.csv", "csv"), ("agence-tableur.xlsx", "excel")])
+def test_without_a_mapping_the_detected_formats_own_mapping_reads_the_file(tmp_path, name, fmt):
+    out = tmp_path / "out"
+    assert main(["convert", str(SAMPLES / name), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["sources"][0]["format"] == fmt
+    assert summary["totals"]["read"] == len(SHEETS.rows()) and summary["totals"]["accepted"] > 0

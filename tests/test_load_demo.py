@@ -27,5 +27,7 @@ def test_demo_second_night_sends_only_changes_and_keeps_the_broken_listing(tmp_p
     night1 = text.split("=== Nuit 2")[0]
     xml = next(line.split() for line in night1.splitlines() if line.startswith("riviera-kyero"))
     assert int(xml[2]) > 0  # the Kyero XML agency is published like the Poliris ones
+    sheet = next(line.split() for line in night1.splitlines() if line.startswith("agence-tableur"))
+    assert int(sheet[2]) > 0  # and the spreadsheet agency
     assert (tmp_path / "night-2" / "summary.json").exists() and (tmp_path / "night-2" / "load.json").exists()
     assert len(list(SAMPLE_FEEDS.glob("*.zip"))) >= 2

@@ -26,7 +26,7 @@ from etl.pipeline.run import RunOptions, RunResult, run
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "sample_feeds"
 PRICE = COLUMNS["price"]
-OTHER_FORMATS = {"kyero-riviera.xml": "riviera-kyero"}  # sample feed → its agency (the feed names none)
+OTHER_FORMATS = {"kyero-riviera.xml": "riviera-kyero", "agence-tableur.xlsx": "agence-tableur"}  # sample → its agency
 DEMO_ENV = {"DEMO_AVIV_CLIENT_ID": "demo", "DEMO_AVIV_CLIENT_SECRET": "demo-secret"}
 
 
