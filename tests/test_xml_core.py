@@ -146,14 +146,14 @@ def test_a_feed_not_well_formed_at_record_5000_converts_the_first_4999_and_is_ma
     source = summary["sources"][0]
     assert source["complete"] is False and "XML mal formé" in source["problems"][0]
     rejection = (out / "rejections.csv").read_text(encoding="utf-8-sig")
-    assert "E_LINE_TRUNCATED" in rejection and "/root/property[5000]" in rejection
+    assert "E_XML_MALFORMED" in rejection and "/root/property[5000]" in rejection
 
 
 def test_a_truncated_feed_yields_its_whole_records_then_the_cut_one_as_an_error(tmp_path):
     feed = open_feed(kyero_feed(tmp_path / "cut.xml", 3, cut=True), format="kyero")
     items = list(feed.records())
     assert [type(i) for i in items] == [SourceRecord] * 3 + [RecordError]
-    assert items[-1].issues[0].code == "E_LINE_TRUNCATED" and items[-1].location.xpath == "/root/property[4]"
+    assert items[-1].issues[0].code == "E_XML_MALFORMED" and items[-1].location.xpath == "/root/property[4]"
     assert feed.facts.complete is False and feed.facts.records == 4 and feed.facts.errors == 1
 
 

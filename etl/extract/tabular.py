@@ -29,9 +29,6 @@ from etl.records import ExtractResult, RecordError, SourceLocation, SourceRecord
 
 HEADER_SCAN: Final = 30  # rows searched for the header
 _HEADER_MAX: Final = 80  # characters: a longer cell is text, not a column name
-# Notes about the file as a whole (title rows, hidden or unread columns…) reach the run summary as
-# their message; their code is the reports' « valeur ignorée » until the reports name each kind.
-NOTE: Final = "W_VALUE_IGNORED"
 # A row that cannot be read as a listing (quotes left open, cells shifted by a bare separator).
 ROW_UNREADABLE: Final = "E_LINE_MALFORMED"
 _RAW_PREFIX: Final = 300
@@ -187,7 +184,7 @@ def header_issues(header: Header, opts: TableOptions, display: str, skipped: Ite
     skipped = list(skipped)
     if skipped:
         rows = f"ligne {skipped[0]}" if len(skipped) == 1 else f"lignes {skipped[0]} à {skipped[-1]}"
-        issues.append(warning(NOTE,
+        issues.append(warning("W_HEADER_BELOW_TITLE",
                               f"{display} : en-tête trouvé ligne {header.row} ; {rows} au-dessus (titre) ignorée(s).",
                               value=str(header.row)))
     # Absent optional columns are the norm (a template has more than any agency fills); what is
@@ -196,7 +193,7 @@ def header_issues(header: Header, opts: TableOptions, display: str, skipped: Ite
     claimed = {header.columns[name] for name in header.labels if name not in header.missing}
     unread = [name for i, name in enumerate(header.names) if name and i not in claimed]
     if absent and unread:
-        issues.append(warning(NOTE,
+        issues.append(warning("W_COLUMNS_UNREAD",
                               f"{display} : colonne(s) du fichier lue(s) par aucune règle : {', '.join(unread)[:300]} ; "
                               f"colonne(s) prévue(s) absente(s) : {', '.join(absent)[:300]}. Si l'une est l'autre sous un "
                               "autre nom, déclarez ce nom (source.rename).", value=", ".join(unread)[:300]))

@@ -197,6 +197,9 @@ def open_source(source: str | Path, *, mapping: str | Path | None = None, format
     container, fmt = identify(source, format=spec.format if spec is not None else format)
     if spec is None:
         if fmt.default_mapping is None:
+            # A format that reads nothing unmapped (any XML by XPath) or only refuses (OpenImmo)
+            # says itself what is wrong with the source; failing that, the mapping is missing.
+            fmt.open(container, agency_id=agency_id, options=options or {})
             raise ConfigError(f"aucune mapping par défaut pour le format {fmt.name} : indiquez-en une (--mapping)")
         spec = load_mapping(fmt.default_mapping)
     feed = fmt.open(container, agency_id=agency_id, options={**spec.source, **(options or {})})

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from etl.errors import SourceUnreadable
 from etl.extract.container import Container, open_container
 from etl.extract.spreadsheet.sheet_xml import TooBig, Visibility, scan, sheet_paths
-from etl.extract.tabular import HEADER_SCAN, NOTE, Header, RowReader, TableFeed, TableOptions, build_header, find_header, header_issues
+from etl.extract.tabular import HEADER_SCAN, Header, RowReader, TableFeed, TableOptions, build_header, find_header, header_issues
 from etl.issues import Issue, warning
 from etl.records import ExtractResult, FeedFacts
 
@@ -249,11 +249,11 @@ def read_header(book: Workbook, sheet: str, seen: Visibility, opts: TableOptions
     issues = header_issues(header, opts, display, (n for n, _ in rows[:i]))
     if seen.hidden_rows:
         shown = ", ".join(str(n) for n in sorted(seen.hidden_rows)[:_SHOWN]) + ("…" if len(seen.hidden_rows) > _SHOWN else "")
-        issues.append(warning(NOTE, f"{display} : {len(seen.hidden_rows)} ligne(s) masquée(s) ignorée(s) "
+        issues.append(warning("W_ROWS_HIDDEN", f"{display} : {len(seen.hidden_rows)} ligne(s) masquée(s) ignorée(s) "
                               f"(lignes {shown}) ; affichez-les si ces annonces doivent être publiées.", value=shown))
     if seen.hidden_columns:
         from openpyxl.utils import get_column_letter
 
         shown = ", ".join(get_column_letter(c) for c in sorted(seen.hidden_columns)[:_SHOWN])
-        issues.append(warning(NOTE, f"{display} : colonne(s) masquée(s) ignorée(s) : {shown}.", value=shown))
+        issues.append(warning("W_COLUMNS_HIDDEN", f"{display} : colonne(s) masquée(s) ignorée(s) : {shown}.", value=shown))
     return header, issues

@@ -83,7 +83,7 @@ class XmlFeed(Feed):
                     result = self._record(item, items.header, seen, fallback_agency)
                 elif isinstance(item, Oversized):
                     result = self._error(item.ordinal, item.line, item.xpath, error(
-                        "E_LINE_TOO_LONG",
+                        "E_RECORD_TOO_LARGE",
                         f"{self.source}, ligne {item.line}, {item.xpath} : annonce démesurée (plus de "
                         "50 000 éléments XML) ; ignorée (fichier corrompu ?)."), fallback_agency)
                 else:
@@ -116,7 +116,7 @@ class XmlFeed(Feed):
             self.facts.records += 1
             self.facts.errors += 1
             yield self._error(item.ordinal, item.line, item.xpath or "", error(
-                "E_LINE_TRUNCATED",
+                "E_XML_MALFORMED",
                 f"{self.source}, ligne {item.line}, {item.xpath} : annonce illisible, le XML est mal formé "
                 f"{where} ({item.reason}) ; elle n'est pas publiée et sa version en ligne est conservée, "
                 "comme toutes les annonces du flux (rien n'est retiré). Corrigez l'export et renvoyez-le."), agency)
