@@ -11,7 +11,7 @@ from etl import __version__
 def build_parser() -> argparse.ArgumentParser:
     from etl.pipeline.convert_cli import add_parser as add_convert
     from etl.demo import add_parser as add_demo
-    from etl.mapping_tools.cli import add_parser as add_mapping
+    from etl.pipeline.mapping_tools.cli import add_parser as add_mapping
     from etl.pipeline.cli import add_parsers as add_load_parsers
     from etl.report.cli import add_parser as add_report
     from etl.sandbox.cli import add_parser as add_sandbox

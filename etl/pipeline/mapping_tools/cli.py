@@ -38,7 +38,7 @@ def _fail(message: str, code: int) -> int:
 def cmd_suggest(args: argparse.Namespace) -> int:
     from etl.extract.container import open_container
     from etl.extract.registry import detect
-    from etl.mapping_tools.suggest import suggest
+    from etl.pipeline.mapping_tools.suggest import suggest
 
     try:
         container = open_container(args.file)
@@ -58,7 +58,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from etl.mapping_tools.check import report
+    from etl.pipeline.mapping_tools.check import report
     from etl.pipeline import convert
 
     try:
