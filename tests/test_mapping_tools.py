@@ -113,4 +113,66 @@ def test_suggest_and_check_refuse_what_they_cannot_read_with_a_clear_message(tmp
     assert code == 4 and "absent.xlsx" in err
     poliris = ROOT / "sample_feeds" / "lumiere-immobilier.zip"
     code, _, err = run(capsys, "mapping", "suggest", str(poliris))
-    assert code == 2 and "CSV et Excel" in err
+    assert code == 2 and "poliris.yaml" in err
+
+
+# An XML feed nobody mapped: the same listings under element names of another software.
+XML_PATHS = {"Référence": "@ref", "Transaction": "operation", "Type de bien": "categorie", "Prix": "prix",
+             "Code postal": "lieu/cp", "Ville": "lieu/commune", "Surface habitable": "surface_habitable",
+             "Pièces": "nb_pieces", "Chambres": "nb_chambres", "Description": "texte", "Titre": "titre",
+             "Latitude": "gps/@lat", "Longitude": "gps/@lng", "E-mail": "contact/mail", "Photos": "images/image"}
+XML_EXPECTED = {"@ref": "reference", "operation": "transaction_type", "categorie": "property_type", "prix": "price",
+                "lieu/cp": "postal_code", "lieu/commune": "city", "surface_habitable": "living_area",
+                "nb_pieces": "rooms", "nb_chambres": "bedrooms", "texte": "description", "titre": "title",
+                "gps/@lat": "latitude", "gps/@lng": "longitude", "contact/mail": "contact_email",
+                "images/image": "photos", "charges": "charges", "surface_terrain": "land_area"}
+
+
+def unseen_xml(path: Path) -> list[dict[str, str]]:
+    from xml.sax.saxutils import escape, quoteattr
+
+    rows = list(sheet_rows(LISTINGS, seed=99))
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n<export logiciel="ImmoSoft 4"><agence nom="Test">']
+    for r in rows:
+        photos = "".join(f"<image>{escape(u.strip())}</image>" for u in r["Photos"].split("|") if u.strip())
+        out.append(
+            f"<annonce ref={quoteattr(r['Référence'])}><operation>{r['Transaction']}</operation>"
+            f"<categorie>{r['Type de bien']}</categorie><prix>{r['Prix']}</prix>"
+            f"<lieu><cp>{r['Code postal']}</cp><commune>{escape(r['Ville'])}</commune></lieu>"
+            f"<surface_habitable>{r['Surface habitable']}</surface_habitable><nb_pieces>{r['Pièces']}</nb_pieces>"
+            f"<charges>{r['Charges']}</charges><surface_terrain>{r['Surface terrain']}</surface_terrain>"
+            f"<nb_chambres>{r['Chambres']}</nb_chambres><titre>{escape(r['Titre'])}</titre>"
+            f"<texte>{escape(r['Description'])}</texte><gps lat={quoteattr(r['Latitude'])} lng={quoteattr(r['Longitude'])}/>"
+            f"<contact><mail>{r['E-mail']}</mail></contact><images>{photos}</images><notes>RAS</notes></annonce>")
+    out.append("</agence></export>\n")
+    path.write_text("\n".join(out), encoding="utf-8")
+    return rows
+
+
+def test_suggest_drafts_an_xpath_mapping_for_an_unknown_xml_feed_that_converts_most_listings(tmp_path, capsys):
+    source = tmp_path / "export-immosoft.xml"
+    rows = unseen_xml(source)
+    code, draft_text, _ = run(capsys, "mapping", "suggest", str(source))
+    assert code == 0
+    draft = yaml.safe_load(draft_text)
+    assert draft["format"] == "xml" and draft["source"]["record"] == "annonce"
+    fields = draft["source"]["fields"]
+    matched = {(f["path"] if isinstance(f, dict) else f): name for name, f in fields.items() if f}
+    assert matched == XML_EXPECTED
+    assert fields["photos"] == {"path": "images/image", "join": " | "}  # repeated in a record
+    assert "<notes> (ex. : RAS)" in draft_text
+    mapping = tmp_path / "immosoft.yaml"
+    mapping.write_text(draft_text, encoding="utf-8")
+    code, _, _ = run(capsys, "convert", str(source), "--mapping", str(mapping), "--agency", "AG", "--out", str(tmp_path / "a"))
+    assert code == 0
+    template = tmp_path / "modele.csv"
+    template.write_text(csv_text(rows), encoding="utf-8")
+    run(capsys, "convert", str(template), "--mapping", str(ROOT / "mappings" / "generic-csv.yaml"), "--out", str(tmp_path / "b"))
+    ours, reference = payloads(tmp_path / "a"), payloads(tmp_path / "b")
+
+    def essentials(body: dict) -> tuple:
+        d = body["data"]
+        return (d["distributionType"], d["estateType"], d["prices"], d["location"]["postalcode"], d["location"]["city"],
+                d.get("spaces"), d["texts"]["description"], body.get("media"))
+    correct = sum(1 for key, body in ours.items() if key in reference and essentials(body) == essentials(reference[key]))
+    assert correct >= 0.8 * LISTINGS

@@ -16,9 +16,9 @@ EXIT_USAGE, EXIT_SOURCE = 2, 4
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("mapping", help="onboard a spreadsheet: draft a mapping, then check it")
+    p = subparsers.add_parser("mapping", help="onboard a spreadsheet or an XML feed: draft a mapping, then check it")
     sub = p.add_subparsers(dest="mapping_command", required=True)
-    s = sub.add_parser("suggest", help="print a draft mapping for a CSV or Excel file (redirect it to mappings/x.yaml)")
+    s = sub.add_parser("suggest", help="print a draft mapping for a CSV, Excel or XML file (redirect it to mappings/x.yaml)")
     s.add_argument("file", type=Path)
     s.add_argument("--rows", type=int, default=200, help="rows read to judge each column's content")
     s.set_defaults(func=cmd_suggest)
@@ -39,15 +39,21 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from etl.extract.container import open_container
     from etl.extract.registry import detect
     from etl.pipeline.mapping_tools.suggest import suggest
+    from etl.pipeline.mapping_tools.suggest_xml import suggest_xml
 
     try:
         container = open_container(args.file)
         fmt = detect(container)
         preview = getattr(fmt, "preview", None)
-        if preview is None:
-            return _fail(f"{args.file.name} : {fmt.title} ; suggest ne lit que les fichiers CSV et Excel.", EXIT_USAGE)
-        headers, rows = preview(container, args.rows)
-        draft, comments, _ = suggest(headers, rows, format=fmt.name, source_name=args.file.name)
+        if fmt.name == "xml":  # XML no dialect claims: paths under the record element
+            draft, comments, _ = suggest_xml(container, source_name=args.file.name, rows=args.rows)
+        elif preview is None:
+            own = f" ; sa mapping intégrée ({fmt.default_mapping}.yaml) le lit déjà : copiez-la pour l'adapter" \
+                if fmt.default_mapping else ""
+            return _fail(f"{args.file.name} : {fmt.title}{own}.", EXIT_USAGE)
+        else:
+            headers, rows = preview(container, args.rows)
+            draft, comments, _ = suggest(headers, rows, format=fmt.name, source_name=args.file.name)
     except (SourceUnreadable, UnsupportedFeed) as exc:
         return _fail(str(exc), EXIT_SOURCE)
     except (ConfigError, MappingError) as exc:

@@ -223,7 +223,20 @@ def suggest(headers: Sequence[str], rows: Sequence[Sequence[str]], *, format: st
             comments.append(f"  « {h} »" + (f" (ex. : {shown})" if shown else ""))
     draft: dict[str, Any] = {"mapping": source_name.rsplit(".", 1)[0], "extends": template, "format": format,
                              "source": source}
+    tables, notes = value_tables(matches, headers, rows, spec)
+    comments += notes
+    if tables:
+        draft["tables"] = tables
+    return draft, comments, matches
+
+
+def value_tables(matches: Sequence[Match], headers: Sequence[str], rows: Sequence[Sequence[str]],
+                 spec: MappingSpec) -> tuple[dict[str, Any], list[str]]:
+    """The template's tables with the values seen in the type and transaction columns added
+    (when one word of them gives their reading away), and comments naming those it cannot read."""
+    by_name = {m.name: m for m in matches}
     tables: dict[str, Any] = {}
+    comments: list[str] = []
     for name, table in (("transaction_type", "transaction"), ("property_type", "property")):
         if name not in by_name:
             continue
@@ -234,6 +247,4 @@ def suggest(headers: Sequence[str], rows: Sequence[Sequence[str]], *, format: st
         if unknown:
             comments += ["", f"Valeurs de « {by_name[name].column} » sans équivalent (ajoutez-les à tables.{table}) :",
                          "  " + ", ".join(f"« {u} »" for u in unknown[:20])]
-    if tables:
-        draft["tables"] = {**spec.tables, **tables}
-    return draft, comments, matches
+    return ({**spec.tables, **tables} if tables else {}), comments
