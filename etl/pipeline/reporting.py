@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from etl.agencies import Agency, LoadedConfig
-from etl.errors import EXIT_FAILED, EXIT_GUARD, EXIT_OK, EXIT_SOURCE, EXIT_USAGE
+from etl.errors import EXIT_FAILED, EXIT_GUARD, EXIT_LOCKED, EXIT_OK, EXIT_SOURCE, EXIT_USAGE
 from etl.report.run_info import AgencyRun, Change, PortalNote, RunKind
 from etl.load.planner import Plan
 from etl.load.state import StateStore
@@ -37,9 +37,9 @@ def classify(res: AgencyResult) -> RunKind:
         return RunKind.SOURCE_MISSING if any(m in message for m in _MISSING_SOURCE) else RunKind.SOURCE_UNREADABLE
     if code == EXIT_USAGE:
         return RunKind.CREDENTIALS if "variable d'environnement" in message else RunKind.CONFIG
-    if code == EXIT_GUARD and (p is None or not p.guard):  # the lock was held: refused before planning
+    if code == EXIT_LOCKED:  # another run held the lock: refused before planning
         return RunKind.LOCKED
-    if code == EXIT_GUARD:
+    if code == EXIT_GUARD and p is not None:
         if not p.feed_complete:
             return RunKind.FEED_TRUNCATED
         seen = len(p.creates) + len(p.updates) + len(p.unchanged) + len(p.kept) + len(p.deferred)

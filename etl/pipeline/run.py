@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from etl.errors import (EXIT_FAILED, EXIT_GUARD, EXIT_OK, EXIT_SOURCE, EXIT_USAGE, AuthError, ConfigError,
-                        SourceUnreadable)
+from etl.errors import (EXIT_FAILED, EXIT_GUARD, EXIT_LOCKED, EXIT_OK, EXIT_SOURCE, EXIT_USAGE, AuthError,
+                        ConfigError, SourceUnreadable, worst_exit)
 from etl.load.applier import CREATED, DELETED, FAILED_OP, UNKNOWN, UPDATED, Applier, OpResult
 from etl.load.client import AvivClient
 from etl.agencies import Agency, LoadedConfig
@@ -87,7 +87,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return max((a.exit_code for a in self.agencies), default=EXIT_OK)
+        return worst_exit(a.exit_code for a in self.agencies)
 
 
 async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, store: StateStore,
@@ -103,7 +103,7 @@ async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, 
                 await asyncio.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
                 holder = store.acquire_lock(agency.id, None, stale_after=cfg.config.defaults.lock_stale_after)
             if holder is not None:
-                res.exit_code = EXIT_GUARD
+                res.exit_code = EXIT_LOCKED
                 res.message = (f"une exécution est déjà en cours pour l'agence {agency.id} : {holder.describe()} ; "
                                f"rien n'a été envoyé")
                 log.event("locked", res.message, level="error", agency=agency.id)
