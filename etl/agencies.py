@@ -96,6 +96,19 @@ class ResolvedCredentials:
         return f"ResolvedCredentials(client_id={self.client_id!r}, intermediary_id={self.intermediary_id!r}, client_secret=***)"
 
 
+# Orders in which a portal's quota seats the eligible listings (etl/load/quotas.py implements them).
+QuotaCriterion = Literal["online", "newest", "oldest", "price_high", "price_low"]
+_QUOTA_PRIORITY_HELP = ("Who gets a portal's quota seats when more listings are eligible than the contract allows, "
+                        "criteria in order (ties go to the next, then to feed order): online (already published "
+                        "there), newest / oldest (mandate start date, then first publication), price_high, price_low.")
+
+
+def _check_priority(v: list[str] | None) -> list[str] | None:
+    if v is not None and len(set(v)) != len(v):
+        raise ValueError("critère de priorité en double")
+    return v
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -175,6 +188,12 @@ class Defaults(_Closed):
     reports_keep: int = Field(30, ge=1, description="Run folders (run-*, plan-*) kept in reports_dir; older ones are removed.")
     lock_stale_after: float = Field(900.0, gt=0, description="Seconds without heartbeat after which another host's lock is considered abandoned.")
     portal_rules: PortalRules | None = Field(None, description="Portal rules (Belles Demeures floors by zone and transaction…) for every agency.")
+    quota_priority: list[QuotaCriterion] = Field(["online", "newest"], min_length=1, description=_QUOTA_PRIORITY_HELP)
+
+    @field_validator("quota_priority")
+    @classmethod
+    def _priority_unique(cls, v: list[str] | None) -> list[str] | None:
+        return _check_priority(v)
 
 
 class Agency(_Closed):
@@ -186,7 +205,21 @@ class Agency(_Closed):
     source_options: dict[str, Any] = Field(default_factory=dict, description="Overrides of the mapping's source: block for this agency (a renamed column, a sheet name…).")
     full_snapshot: bool = Field(True, description="The feed lists every live listing: absent ones are deleted.")
     portals: list[Portal] = Field(description="Portals of the agency's contract.")
-    quotas: dict[Portal, int] = Field(default_factory=dict, description="Known per-portal quotas.")
+    quotas: dict[Portal, int] = Field(default_factory=dict, description="Per-portal quotas of the contract (listings at once); the planner publishes no more than these.")
+    quota_priority: list[QuotaCriterion] | None = Field(None, min_length=1, description="Replaces defaults.quota_priority for this agency. " + _QUOTA_PRIORITY_HELP)
+
+    @field_validator("quota_priority")
+    @classmethod
+    def _priority_unique(cls, v: list[str] | None) -> list[str] | None:
+        return _check_priority(v)
+
+    @field_validator("quotas")
+    @classmethod
+    def _quotas_positive(cls, v: dict[str, int]) -> dict[str, int]:
+        for portal, n in v.items():
+            if n < 0:
+                raise ValueError(f"quota négatif pour {portal}")
+        return v
     credentials: Credentials
     reports: Reports | None = None
     thresholds: Thresholds = Thresholds()
@@ -296,6 +329,9 @@ class LoadedConfig:
 
     def mass_delete(self, agency: Agency) -> MassDeleteGuard:
         return agency.thresholds.mass_delete or self.config.defaults.mass_delete
+
+    def quota_priority(self, agency: Agency) -> list[str]:
+        return list(agency.quota_priority or self.config.defaults.quota_priority)
 
     def reports(self, agency: Agency) -> Reports:
         return agency.reports or self.config.defaults.reports

@@ -14,7 +14,7 @@ import orjson
 
 from etl.agencies import Agency, LoadedConfig
 from etl.errors import EXIT_FAILED, EXIT_GUARD, EXIT_LOCKED, EXIT_OK, EXIT_SOURCE, EXIT_USAGE
-from etl.report.run_info import AgencyRun, Change, PortalNote, RunKind
+from etl.report.run_info import AgencyRun, Change, PortalNote, QuotaNote, RunKind
 from etl.load.planner import Plan
 from etl.load.state import StateStore
 from etl.log import RunLog
@@ -75,6 +75,10 @@ def agency_run(cfg: LoadedConfig, agency: Agency, res: AgencyResult, *, dry_run:
         kept_keys={o.key.source_key for o in p.kept if o.key is not None} if p is not None else set(),
         language=reports.language, recipients=list(reports.recipients), send=reports.send,
     )
+    if p is not None:
+        run.quotas = {str(k): v for k, v in agency.quotas.items()}
+        run.over_quota = [QuotaNote(m.source_key, m.reference, list(m.portals), m.published, m.was_online,
+                                    listing_title(m.body)[0]) for m in p.over_quota]
     ops = _op_index(p)
     if dry_run:
         if p is not None and run.kind is RunKind.OK:

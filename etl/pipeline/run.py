@@ -67,12 +67,17 @@ class AgencyResult:
                 "deleted": self.count(DELETED), "failed": self.count(FAILED_OP), "in_doubt": self.count(UNKNOWN),
                 "unchanged": p.get("unchanged", 0), "resolved": self.resolved}
 
+    def over_quota(self) -> list[dict[str, Any]]:
+        return [{"source_key": m.source_key, "reference": m.reference, "portals": list(m.portals),
+                 "published": m.published, "was_online": m.was_online} for m in (self.plan.over_quota if self.plan else [])]
+
     def as_dict(self) -> dict[str, Any]:
         return {"agency_id": self.agency_id, "exit_code": self.exit_code, "message": self.message,
                 "run_id": self.run_id, "source": self.source, "duration_s": round(self.duration_s, 3),
                 "counts": self.counts(), "guard": self.plan.guard if self.plan else None,
                 "failures": [f.as_dict() for f in self.failures],
-                "in_doubt": [r.as_dict() for r in self.results if r.result == UNKNOWN]}
+                "in_doubt": [r.as_dict() for r in self.results if r.result == UNKNOWN],
+                "over_quota": self.over_quota()}
 
 
 @dataclass(slots=True)
@@ -164,7 +169,8 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
     t_plan = time.perf_counter()
     g = cfg.mass_delete(agency)
     p = plan(agency.id, stream, state, feed_stats=stats, full_snapshot=agency.full_snapshot and not options.partial,
-             guard=GuardSettings(g.max_share, g.min_count), in_doubt=in_doubt)
+             guard=GuardSettings(g.max_share, g.min_count), in_doubt=in_doubt,
+             quotas=agency.quotas, quota_priority=cfg.quota_priority(agency))
     res.plan = p
     if summary is not None:
         summary.add_source(path, stats)
@@ -173,6 +179,10 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
     log.event("planned", f"{c['read']} lues : {c['creates']} créations, {c['updates']} mises à jour, "
               f"{c['deletes']} suppressions, {c['unchanged']} inchangées, {c['kept']} conservées malgré erreur, "
               f"{c['rejected']} rejetées", agency=agency.id, **c)
+    if p.over_quota:
+        log.event("over_quota", f"{len(p.over_quota)} annonces au-delà des quotas du contrat "
+                  f"({', '.join(f'{k} : {v}' for k, v in sorted(agency.quotas.items()))}) : non publiées sur ces "
+                  f"portails, listées dans le rapport", level="warning", agency=agency.id, over_quota=len(p.over_quota))
     if p.guard and not options.allow_mass_delete:
         res.exit_code, res.message = EXIT_GUARD, p.guard
         log.event("guard", p.guard, level="error", agency=agency.id)
