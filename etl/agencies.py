@@ -258,11 +258,31 @@ class Agency(_Closed):
         return v
 
 
+class QueueSettings(_Closed):
+    """Workers on Procrastinate (``classifieds-etl worker``): needs a PostgreSQL state store."""
+
+    name: str = Field("classifieds-etl", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Procrastinate queue the agencies' jobs go to (one per installation sharing a database).")
+    stall_timeout: float = Field(60.0, ge=2, le=3600, description="Seconds without a worker heartbeat after which its job is given to another worker; heartbeats are sent six times as often.")
+    concurrency: int = Field(1, ge=1, le=64, description="Agencies one worker process runs at once (worker --concurrency overrides it).")
+    max_attempts: int = Field(5, ge=1, le=50, description="Runs of an agency's job when it keeps failing transiently (AVIV or the database unreachable, lock held by a manual run); guard refusals and bad feeds are never retried.")
+    retry_wait: int = Field(30, ge=0, le=86400, description="Seconds before a transient failure is retried, plus exponential_wait ** (attempt + 1).")
+    exponential_wait: int = Field(2, ge=0, le=10, description="Base of the exponential part of the retry backoff (0: none).")
+    schedule: str | None = Field(None, description="Cron expression (server time) at which the workers enqueue the night for every enabled agency, e.g. \"0 2 * * *\"; without it, enqueue with `classifieds-etl schedule` from cron.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None and len(v.split()) not in (5, 6):
+            raise ValueError(f"expression cron invalide « {v} » (5 champs : minute heure jour mois jour-de-semaine)")
+        return v
+
+
 class Config(_Closed):
     """The whole ``agencies.yaml``."""
 
     version: Literal[1] = 1
     defaults: Defaults = Defaults()
+    queue: QueueSettings = QueueSettings()
     agencies: list[Agency]
 
     @model_validator(mode="after")

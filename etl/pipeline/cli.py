@@ -44,6 +44,8 @@ def add_parsers(subparsers: Any) -> None:
     r.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another run of the same agency to finish (default: exit at once)")
     r.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/run-<timestamp>)")
+    r.add_argument("--queue", action="store_true",
+                   help="enqueue the agencies for the workers (`classifieds-etl worker`) instead of running them here")
     _one_off(r)
     r.set_defaults(func=cmd_run)
 
@@ -51,6 +53,9 @@ def add_parsers(subparsers: Any) -> None:
     _common(s)
     s.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/status-<timestamp>)")
     s.set_defaults(func=cmd_status)
+
+    from etl.pipeline.queue_cli import add_parsers as add_queue_parsers
+    add_queue_parsers(subparsers)
 
 
 def _load(args: argparse.Namespace, err: TextIO, log: RunLog | None = None) -> Any:
@@ -158,6 +163,13 @@ def cmd_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
 
 def cmd_run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr  # read at call time: tests capture them
+    if getattr(args, "queue", False):
+        if args.dry_run or args.source is not None or args.partial or args.out is not None or args.wait_lock:
+            err.write("--queue met les agences en file pour les workers : sans --dry-run, --source, --partial, "
+                      "--out ni --wait-lock (un import ponctuel se lance sans --queue)\n")
+            return EXIT_USAGE
+        from etl.pipeline.queue_cli import enqueue_night
+        return enqueue_night(args, out, err)
     log = RunLog(args.log_format, err)
     cfg = _load(args, err, log)
     if cfg is None:

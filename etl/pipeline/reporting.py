@@ -122,9 +122,12 @@ def add_portal_notes(summary: ConvertSummary, state_url: str) -> None:
 
 
 def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: ConvertSummary, out_dir: Path, *,
-                    dry_run: bool, log: RunLog, state_url: str | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
+                    dry_run: bool, log: RunLog, state_url: str | None = None,
+                    operator: bool = True) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the run's reports into ``out_dir``, e-mail them (not for a dry run), prune old run folders.
 
+    ``operator=False`` (one queued agency's run) leaves out the operator's run e-mail: a night on
+    workers is a thousand small runs, and the operator watches the queue instead.
     Returns (paths written, what became of the e-mails). Sending never raises: a message
     that cannot go stays in the outbox and is named in the log and in load.json.
     """
@@ -152,7 +155,7 @@ def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: Co
     outbox = Outbox(cfg.outbox)
     try:
         queue_run_messages(summary, paths, outbox, sender=email.sender,
-                           operator_recipients=email.operator_recipients,
+                           operator_recipients=email.operator_recipients if operator else (),
                            lang=defaults.reports.language, delivery=delivery)
     except OSError as exc:  # an unwritable outbox must not fail the night's data work
         log.event("mail_failed", f"boîte d'envoi {cfg.outbox} inutilisable : {exc.strerror or exc}", level="error")
