@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 # The newest revision in migrations/versions (a test keeps the two in step).
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 metadata = sa.MetaData()
 
@@ -96,7 +96,17 @@ queue_results = sa.Table(
     sa.Column("counts", sa.Text),                          # JSON
     sa.Column("job_id", sa.BigInteger),
     sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("final", sa.Boolean, nullable=False),                # False: a transient failure, a retry follows
     sa.Column("host", sa.String(255)),
     sa.Column("pid", sa.Integer),
     sa.Column("finished_at", sa.Float, nullable=False),
+)
+
+# The rate limit shared across processes (etl/load/ratelimit.py): one row per credential, updated
+# under a row lock. ``next_at`` and ``ring`` (the last starts, JSON) are in the database's clock.
+rate_buckets = sa.Table(
+    "rate_buckets", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),   # hash of (API, client id, intermediary)
+    sa.Column("next_at", sa.Float, nullable=False),
+    sa.Column("ring", sa.Text, nullable=False),
 )

@@ -140,18 +140,28 @@ class NightResult:
     message: str | None
     counts: dict[str, Any]
     attempt: int
+    final: bool = True
 
 
 def record_result(store: StateStore, night: str, res: AgencyResult, outcome: str, *, job_id: int | None,
-                  attempt: int) -> None:
-    """The agency's latest word for the night (a retry replaces the attempt before it)."""
+                  attempt: int, final: bool) -> None:
+    """The agency's latest word for the night (a retry replaces the attempt before it).
+
+    ``final``: no retry will follow (the job's next delivery, after a worker's death, skips the run).
+    """
     key = (queue_results.c.night == night) & (queue_results.c.agency_id == res.agency_id)
     with store.transaction() as conn:
         conn.execute(sa.delete(queue_results).where(key))
         conn.execute(sa.insert(queue_results).values(
             night=night, agency_id=res.agency_id, exit_code=res.exit_code, outcome=outcome, message=res.message,
-            counts=json.dumps(res.counts()), job_id=job_id, attempt=attempt, host=socket.gethostname(),
+            counts=json.dumps(res.counts()), job_id=job_id, attempt=attempt, final=final, host=socket.gethostname(),
             pid=os.getpid(), finished_at=time.time()))
+
+
+def final_result(store: StateStore, night: str, agency_id: str) -> NightResult | None:
+    """The agency's final result for the night, if its run already ended for good."""
+    found = [r for r in night_results(store, [night]) if r.agency_id == agency_id and r.final]
+    return found[0] if found else None
 
 
 def night_results(store: StateStore, nights: Sequence[str] = (), *, since: float | None = None) -> list[NightResult]:
@@ -163,7 +173,7 @@ def night_results(store: StateStore, nights: Sequence[str] = (), *, since: float
     with store.engine.connect() as conn:
         rows = conn.execute(q.order_by(queue_results.c.night, queue_results.c.agency_id)).all()
     return [NightResult(r.night, r.agency_id, r.exit_code, r.outcome, r.message, json.loads(r.counts or "{}"),
-                        r.attempt) for r in rows]
+                        r.attempt, bool(r.final)) for r in rows]
 
 
 def night_exit(results: Iterable[NightResult]) -> int:

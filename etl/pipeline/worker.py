@@ -25,11 +25,12 @@ from procrastinate.worker import Worker
 from etl.agencies import LoadedConfig
 from etl.errors import EXIT_OK
 from etl.load.client import AvivClient
+from etl.load.ratelimit import SharedRateLimiter
 from etl.load.state import StateStore
 from etl.load.tokens import TokenFile
 from etl.log import RunLog
-from etl.pipeline.queue import (NightResult, TransientFailure, is_transient, make_app, night_exit, night_results,
-                                pending_jobs, record_result)
+from etl.pipeline.queue import (NightResult, TransientFailure, final_result, is_transient, make_app, night_exit,
+                                night_results, pending_jobs, record_result, require_postgresql)
 from etl.pipeline.reporting import classify
 from etl.pipeline.run import AgencyResult, RunOptions, RunResult, run_agency, write_outputs
 from etl.report.summary import ConvertSummary
@@ -66,6 +67,13 @@ class WorkerContext:
         """One agency's run, its reports and its line in ``queue_results``; raises to be retried later."""
         self.nights.add(night)
         self.jobs += 1
+        done = final_result(self.store, night, agency_id)
+        if done is not None:
+            # the run finished, but its worker died before Procrastinate heard of it: not twice a night
+            self.log.event("job_already_done", f"tâche {job_id} : nuit {night} déjà faite (code {done.exit_code}), "
+                           f"rien n'est relancé", agency=agency_id, job_id=job_id, night=night,
+                           exit_code=done.exit_code)
+            return done.exit_code
         cfg = self.cfg
         agency = cfg.agency(agency_id)
         out_dir = cfg.reports_dir / f"night-{night}" / agency_id
@@ -75,21 +83,23 @@ class WorkerContext:
         self.log.event("job_started", f"tâche {job_id} (essai {attempt + 1}) : nuit {night}", agency=agency_id,
                        job_id=job_id, night=night, attempt=attempt + 1)
         res = await run_agency(cfg, agency, options, store=self.store, api=self.api, log=self.log, summary=summary)
-        # reports are the agency's, whatever the outcome; files and e-mails are slow: off the event loop
-        await asyncio.to_thread(_write_reports, cfg, res, summary, out_dir, options, self.log)
         outcome = str(classify(res))
-        record_result(self.store, night, res, outcome, job_id=job_id, attempt=attempt + 1)
+        transient = is_transient(res)
+        # at once: a worker killed from here on must not make another run the agency again tonight
+        record_result(self.store, night, res, outcome, job_id=job_id, attempt=attempt + 1, final=not transient)
+        # reports are the agency's, whatever the outcome; files and e-mails are slow: off the event loop
+        await asyncio.to_thread(_write_reports, cfg, res, summary, out_dir, options, self.log, self.api.limiter.report())
         self.log.event("job_finished", res.message or "terminé", level="info" if res.exit_code == EXIT_OK else "error",
                        agency=agency_id, job_id=job_id, night=night, exit_code=res.exit_code, outcome=outcome)
-        if is_transient(res):
+        if transient:
             raise TransientFailure(f"{agency_id}: {res.message or outcome}")
         return res.exit_code
 
 
 def _write_reports(cfg: LoadedConfig, res: AgencyResult, summary: ConvertSummary, out_dir: Path,
-                   options: RunOptions, log: RunLog) -> None:
+                   options: RunOptions, log: RunLog, rate: dict[str, object]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_outputs(cfg, RunResult([res]), summary, out_dir, options, log, operator=False)
+    write_outputs(cfg, RunResult([res], rate=dict(rate)), summary, out_dir, options, log, operator=False)
 
 
 async def recover_stalled(app: procrastinate.App, queue: str, stall_timeout: float, log: RunLog) -> int:
@@ -115,8 +125,12 @@ async def work(cfg: LoadedConfig, settings: WorkerSettings, log: RunLog) -> tupl
     """
     started = time.time()
     queue = cfg.config.queue.name
+    require_postgresql(settings.state_url or cfg.state_url)  # before anything is opened
     store = StateStore.open(settings.state_url or cfg.state_url)  # migrates: Procrastinate's schema included
-    api = AvivClient(cfg.config.defaults.api, TokenFile(cfg.token_cache))
+    settings_api = cfg.config.defaults.api
+    # the API's limit is per credential, whichever worker sends: paced together through PostgreSQL
+    limiter = SharedRateLimiter(store.engine, settings_api.rate_limit, settings_api.base_url)
+    api = AvivClient(settings_api, TokenFile(cfg.token_cache), limiter=limiter)
     ctx = WorkerContext(cfg, store, api, log, settings)
     app = make_app(cfg, settings.state_url, worker=ctx)
     poll = max(0.5, min(5.0, settings.stall_timeout / 10))
@@ -141,6 +155,8 @@ async def work(cfg: LoadedConfig, settings: WorkerSettings, log: RunLog) -> tupl
     finally:
         with contextlib.suppress(Exception):
             await api.aclose()
+        with contextlib.suppress(Exception):
+            await limiter.aclose()
         results = night_results(store, sorted(ctx.nights)) if ctx.nights else night_results(store, since=started)
         store.close()
     return night_exit(results), results

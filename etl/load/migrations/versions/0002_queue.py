@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("counts", sa.Text),
         sa.Column("job_id", sa.BigInteger),
         sa.Column("attempt", sa.Integer, nullable=False),
+        sa.Column("final", sa.Boolean, nullable=False),
         sa.Column("host", sa.String(255)),
         sa.Column("pid", sa.Integer),
         sa.Column("finished_at", sa.Float, nullable=False),
