@@ -173,6 +173,16 @@ def pg_url():
         drop()
 
 
+def test_queue_settings_are_checked_with_their_line() -> None:
+    from etl.agencies import parse_config
+    from etl.errors import ConfigError
+    text = ("version: 1\nqueue:\n  stall_timeout: 1\n  schedule: every night\nagencies:\n- id: a\n  source: x\n"
+            "  portals: [SL]\n  credentials: {client_id_env: A, client_secret_env: B, intermediary_id: '1'}\n")
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "agencies.yaml")
+    assert "agencies.yaml:3: queue.stall_timeout" in str(exc.value) and "cron invalide" in str(exc.value)
+
+
 def test_the_queue_refuses_a_sqlite_state_store_with_a_clear_error(tmp_path: Path, capsys) -> None:
     cfg = write_config(tmp_path, base_url="http://127.0.0.1:9/caas/v4", token_url="http://127.0.0.1:9/t",
                        agencies={"ag": tmp_path / "ag.jsonl"})

@@ -23,7 +23,7 @@ import procrastinate
 from procrastinate.worker import Worker
 
 from etl.agencies import LoadedConfig
-from etl.errors import EXIT_OK
+from etl.errors import EXIT_OK, EXIT_USAGE, ConfigError
 from etl.load.client import AvivClient
 from etl.load.ratelimit import SharedRateLimiter
 from etl.load.state import StateStore
@@ -75,7 +75,13 @@ class WorkerContext:
                            exit_code=done.exit_code)
             return done.exit_code
         cfg = self.cfg
-        agency = cfg.agency(agency_id)
+        try:
+            agency = cfg.agency(agency_id)
+        except ConfigError as exc:  # queued, then removed from agencies.yaml: the night says so
+            res = AgencyResult(agency_id, exit_code=EXIT_USAGE, message=str(exc))
+            record_result(self.store, night, res, str(classify(res)), job_id=job_id, attempt=attempt + 1, final=True)
+            self.log.event("config_error", str(exc), level="error", agency=agency_id, job_id=job_id)
+            return EXIT_USAGE
         out_dir = cfg.reports_dir / f"night-{night}" / agency_id
         options = RunOptions(allow_mass_delete=allow_mass_delete, out_dir=out_dir, state_url=self.settings.state_url,
                              lock_stale_after=self.settings.stall_timeout, lock_heartbeat=self.heartbeat)
