@@ -11,6 +11,7 @@ from etl import __version__
 def build_parser() -> argparse.ArgumentParser:
     from etl.pipeline.convert_cli import add_parser as add_convert
     from etl.demo import add_parser as add_demo
+    from etl.pipeline.mapping_tools.cli import add_parser as add_mapping
     from etl.pipeline.cli import add_parsers as add_load_parsers
     from etl.report.cli import add_parser as add_report
     from etl.sandbox.cli import add_parser as add_sandbox
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_load_parsers(subparsers)
     add_sandbox(subparsers)
     add_report(subparsers)
+    add_mapping(subparsers)
     return parser
 
 

@@ -24,5 +24,10 @@ def test_demo_second_night_sends_only_changes_and_keeps_the_broken_listing(tmp_p
             {"sud-cannes", "sud-nice", "sud-antibes", "lumiere-immo", "maisons-oceane"}}
     assert sum(int(r[6]) for r in rows.values()) == 1  # one listing kept online despite its error
     assert rows["maisons-oceane"][2:5] == ["0", "0", "0"]  # untouched feed: nothing sent
+    night1 = text.split("=== Nuit 2")[0]
+    xml = next(line.split() for line in night1.splitlines() if line.startswith("riviera-kyero"))
+    assert int(xml[2]) > 0  # the Kyero XML agency is published like the Poliris ones
+    sheet = next(line.split() for line in night1.splitlines() if line.startswith("agence-tableur"))
+    assert int(sheet[2]) > 0  # and the spreadsheet agency
     assert (tmp_path / "night-2" / "summary.json").exists() and (tmp_path / "night-2" / "load.json").exists()
     assert len(list(SAMPLE_FEEDS.glob("*.zip"))) >= 2

@@ -98,6 +98,39 @@ def test_content_no_format_reads_is_refused_with_exit_4_naming_what_it_looks_lik
     assert not _CONTROL.search(err)
 
 
+def _docx() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", "<document/>")
+    return buf.getvalue()
+
+
+NOBODY_READS: dict[str, tuple[str, bytes, str]] = {
+    # with every format registered: content no format (nor any mapping) reads
+    "unknown-xml": ("stock.xml", b'<?xml version="1.0"?>\n<inventory><item><sku>1</sku></item><item><sku>2</sku></item></inventory>\n',
+                    "flux XML (racine <inventory>)"),
+    "json": ("annonces.json", b'[{"ref": "A1", "prix": 250000}]\n', "fichier JSON"),
+    "docx": ("annonces.docx", _docx(), "document Word (.docx)"),
+    "pdf": UNKNOWN["pdf"],
+    "random-bytes": UNKNOWN["random-bytes"],
+}
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["bare", "zipped"])
+@pytest.mark.parametrize("case", list(NOBODY_READS))
+def test_content_no_registered_format_reads_is_refused_by_name(
+        tmp_path: Path, case: str, zipped: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    name, data, looks_like = NOBODY_READS[case]
+    source = _as_source(tmp_path, name, data, zipped)
+    out = tmp_path / "out"
+    assert main(["convert", str(source), "--out", str(out)]) == 4
+    err = capsys.readouterr().err
+    assert looks_like in err and "non pris en charge" in err
+    assert not (out / "payloads.jsonl").exists()
+    assert not _CONTROL.search(err)
+
+
 def test_a_refused_feed_reaches_the_run_report_without_its_control_bytes(
         tmp_path: Path, sandbox: Any, test_env: None, poliris_only: None) -> None:
     hostile = "annonces\x07\x1b[31m.dat"
@@ -221,6 +254,7 @@ rules:
   - {to: data.prices.buy.price.amount, from: price, convert: positive_amount, required: true,
      code: E_PRICE_MISSING, message: "Prix absent."}
   - {to: data.spaces.residential.livingSpace, from: area, convert: amount}
+  - {to: data.spaces.spaceMeasureUnit, value: SQUARE_METER}
   - {to: data.structure.rooms.numberOfRooms, from: rooms, convert: half_count}
   - {to: data.texts.description.fr, from: text, convert: text, required: true}
 """

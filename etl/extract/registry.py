@@ -22,6 +22,13 @@ AUTO: Final = "auto"
 SURE: Final = 0.5  # below this, a format does not claim a source
 _BUILTIN: Final = {
     "poliris": "etl.extract.poliris:FORMAT",
+    "kyero": "etl.extract.xml.dialects:KYERO",
+    "ubiflow": "etl.extract.xml.dialects:UBIFLOW",
+    "trovit": "etl.extract.xml.dialects:TROVIT",
+    "openimmo": "etl.extract.xml.dialects:OPENIMMO",
+    "xml": "etl.extract.xml.generic:FORMAT",
+    "csv": "etl.extract.delimited:FORMAT",
+    "excel": "etl.extract.spreadsheet:FORMAT",
 }
 _ENTRY_POINTS: Final = "classifieds_etl.formats"
 
@@ -95,5 +102,13 @@ def _empty(container: Container) -> bool:
 def open_feed(source: str | Path, *, format: str = AUTO, agency_id: str | None = None,
               options: Mapping[str, Any] = NOTHING, limits: ArchiveLimits = DEFAULT_LIMITS) -> Feed:
     """Open a source with the format its content shows (or the one required, if it agrees)."""
+    container, fmt = identify(source, format=format, limits=limits)
+    return fmt.open(container, agency_id=agency_id, options=options)
+
+
+def identify(source: str | Path, *, format: str = AUTO,
+             limits: ArchiveLimits = DEFAULT_LIMITS) -> tuple[Container, FeedFormat]:
+    """The source, opened safely, and its format (``detect``): for callers that need the format
+    before they open the feed (its default mapping holds the options to open it with)."""
     container = open_container(source, limits=limits)
-    return detect(container, format).open(container, agency_id=agency_id, options=options)
+    return container, detect(container, format)

@@ -48,7 +48,7 @@ class SharedRateLimiter:
     """``acquire(creds)`` returns when a request with ``creds`` may start; at most ``rate`` per second
     across every process sharing the database, per credential.
 
-    The reservation is one call of ``etl_rate_reserve`` (migration 0003) on a connection of its
+    The reservation is one call of ``etl_rate_reserve`` (migration 0004) on a connection of its
     own, in autocommit: one round trip, so that a loaded machine does not start late.
     """
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 # The newest revision in migrations/versions (a test keeps the two in step).
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 metadata = sa.MetaData()
 
-# Tables in the same schema that are not ours: Procrastinate's (created by revision 0002 from its
+# Tables in the same schema that are not ours: Procrastinate's (created by revision 0003 from its
 # own SQL). Alembic's autogenerate must neither drop them nor compare them to ``metadata``.
 FOREIGN_PREFIXES = ("procrastinate_",)
 
@@ -81,6 +81,19 @@ locks = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("acquired_at", sa.Float, nullable=False),
     sa.Column("heartbeat_at", sa.Float, nullable=False),
+)
+
+# The validators (ETag / Last-Modified) of the feed the agency's last clean run downloaded, with the
+# fingerprint of the configuration that converted it: an unchanged feed under an unchanged
+# configuration needs no download, no convert and no request.
+feed_cache = sa.Table(
+    "feed_cache", metadata,
+    sa.Column("agency_id", sa.String(64), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("etag", sa.String(512)),
+    sa.Column("last_modified", sa.String(64)),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("fetched_at", sa.Float, nullable=False),
 )
 
 # The outcome of each agency's queued run, per night (the queue's jobs, in Procrastinate's tables,

@@ -21,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from etl.load.schema import HEAD_REVISION, journal, listings, locks, runs
+from etl.load.schema import HEAD_REVISION, feed_cache, journal, listings, locks, runs
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LIVE, DELETED = "live", "deleted"
@@ -255,6 +255,31 @@ class StateStore:
         if batch:
             with self.engine.begin() as conn:
                 conn.execute(stmt, batch)
+
+    # --------------------------------------------------------------- URL feeds
+
+    def feed_validators(self, agency_id: str, url: str, fingerprint: str) -> dict[str, str]:
+        """The ETag / Last-Modified of the feed the last clean run took from ``url`` under the same
+        configuration (``fingerprint``); empty when there is none: the feed must be downloaded."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(feed_cache).where(feed_cache.c.agency_id == agency_id)).first()
+        if row is None or row.url != url or row.fingerprint != fingerprint:
+            return {}
+        return {k: v for k, v in (("etag", row.etag), ("last_modified", row.last_modified)) if v}
+
+    def remember_feed(self, agency_id: str, url: str, fingerprint: str, validators: Mapping[str, str]) -> None:
+        """After a clean run: the next one may ask the server whether the feed changed since."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(feed_cache).where(feed_cache.c.agency_id == agency_id))
+            if validators:
+                conn.execute(sa.insert(feed_cache).values(
+                    agency_id=agency_id, url=url, etag=validators.get("etag"),
+                    last_modified=validators.get("last_modified"), fingerprint=fingerprint, fetched_at=_now()))
+
+    def forget_feed(self, agency_id: str) -> None:
+        """A new download is being published: until its run ends clean, no feed counts as done."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(feed_cache).where(feed_cache.c.agency_id == agency_id))
 
     # --------------------------------------------------------------------- runs
 

@@ -26,7 +26,14 @@ def resolve_mapping(name_or_path: str | Path) -> Path:
 
 @lru_cache(maxsize=32)
 def _load(path: str, mtime: float) -> MappingSpec:
-    return load_yaml_model(path, MappingSpec)
+    spec = load_yaml_model(path, MappingSpec)
+    if spec.extends is None:
+        return spec
+    base_path = Path(path).parent / spec.extends
+    base = load_mapping(base_path if base_path.suffix in (".yaml", ".yml") else spec.extends)
+    merged = {**base.model_dump(by_alias=True, exclude_unset=True),
+              **spec.model_dump(by_alias=True, exclude_unset=True), "extends": None}
+    return MappingSpec.model_validate(merged)
 
 
 def load_mapping(name_or_path: str | Path) -> MappingSpec:

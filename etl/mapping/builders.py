@@ -24,6 +24,7 @@ from etl.mapping.converters import (
     fold,
     integer,
     is_blank,
+    SPREADSHEET_CONVERTERS,
     iso_date,
     number,
     year_date,
@@ -720,3 +721,52 @@ def departments_note(raws: Sequence[str], scope: RecordScope) -> str | None:
     codes = [c.strip() for c in re.split(r"[,;\s]+", raw) if c.strip()]
     return "Modèle proposé dans les départements : " + ", ".join(codes) + "."
 
+
+
+_SPACED_URLS = re.compile(r"\s+(?=https?://)", re.IGNORECASE)
+
+
+@builder("photo_list")
+def photo_list(raws: Sequence[str], scope: RecordScope) -> list[dict[str, Any]] | None:
+    """A spreadsheet's photo columns → media: one URL per column, or several in one cell separated
+    by ``|``, ``;`` or spaces before ``http`` (a space elsewhere is part of a URL, percent-encoded
+    as ``media`` does for Kyero feeds). Same checks as ``media``: http(s) only, duplicates once."""
+    urls: list[str] = []
+    for raw in raws:
+        raw = raw.strip()
+        if raw:
+            # str.split, not a regex: a cell of twenty URLs is split for every listing of every night.
+            sep = "|" if "|" in raw else ";" if ";" in raw else None
+            parts = raw.split(sep) if sep else _SPACED_URLS.split(raw) if " " in raw else [raw]
+            urls += [p for p in (x.strip() for x in parts) if p]
+    if not urls:
+        return None
+    return media([*(x for url in urls for x in (url, "")), "", ""], scope)
+
+
+@builder("monthly_rent")
+def monthly_rent(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
+    """A spreadsheet's rent columns (rent charges included, monthly charges, rent excluding
+    charges: any of them may be absent) → ``baseRent`` (what SeLoger requires), ``totalRent`` and
+    ``operatingCosts``. Numbers are read as a spreadsheet writes them (ambiguous ones refused)."""
+    read = SPREADSHEET_CONVERTERS["amount"]
+    values: list[float | int | None] = []
+    for raw, name in zip(raws, scope.source_names, strict=True):
+        try:
+            values.append(read(raw) if raw.strip() else None)
+        except ConversionError as exc:
+            scope.fail("E_VALUE_INVALID", f"{scope.label(name)} : {exc}.", source=name, value=raw)
+            return None
+    total, charges, base = values
+    if base is None and total is not None:
+        base = _round2(total - charges) if charges is not None and charges < total else total
+    if base is None or base <= 0:
+        return None
+    out: dict[str, Any] = {"baseRent": {"amount": base}, "priceTimeUnit": "MONTH"}
+    if total is None and charges is not None:
+        total = _round2(base + charges)
+    if total is not None and total >= base:
+        out["totalRent"] = {"amount": total}
+    if charges is not None:
+        out["operatingCosts"] = {"amount": charges}
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -255,4 +255,153 @@ CONVERTERS = {
     "country": country_iso3,
     "postal_code": postal_code,
     "language": lowercase_language,
+}
+
+
+# --- XML feeds (Kyero, Trovit…): country names in the feed's language -------------------------
+# Kyero and Trovit feeds name the country in English or in the country's own language
+# (« Spain », « España »); the French names and ISO codes of ``country_iso3`` stay valid.
+_FOREIGN_COUNTRY_NAMES = {
+    "spain": "ESP", "espana": "ESP", "france": "FRA", "francia": "FRA", "frankreich": "FRA",
+    "portugal": "PRT", "italy": "ITA", "italia": "ITA", "germany": "DEU", "deutschland": "DEU",
+    "united kingdom": "GBR", "uk": "GBR", "england": "GBR", "great britain": "GBR",
+    "belgium": "BEL", "belgie": "BEL", "switzerland": "CHE", "schweiz": "CHE", "svizzera": "CHE",
+    "greece": "GRC", "grece": "GRC", "cyprus": "CYP", "chypre": "CYP", "malta": "MLT", "malte": "MLT",
+    "croatia": "HRV", "croatie": "HRV", "bulgaria": "BGR", "bulgarie": "BGR", "turkey": "TUR", "turquie": "TUR",
+    "morocco": "MAR", "netherlands": "NLD", "pays-bas": "NLD", "andorra": "AND", "mauritius": "MUS",
+    "united arab emirates": "ARE", "emirats arabes unis": "ARE", "usa": "USA", "united states": "USA",
+    "etats-unis": "USA", "ireland": "IRL", "irlande": "IRL", "austria": "AUT", "autriche": "AUT",
+}
+
+
+def country_any(raw: str) -> str:
+    """A country as XML feeds write it (English, own language, French or ISO) → ISO 3166 alpha-3."""
+    key = fold(raw)
+    if key in _FOREIGN_COUNTRY_NAMES:
+        return _FOREIGN_COUNTRY_NAMES[key]
+    return country_iso3(raw)
+
+
+CONVERTERS["country_any"] = country_any
+# --- end of XML feeds block ----------------------------------------------------------------------
+
+
+# --- spreadsheet values (``values: spreadsheet`` in a mapping) -----------------------------------
+# A CSV or Excel file typed by hand mixes French and English habits, so a number whose single
+# separator could be either ("1,250", "1.250") is refused rather than guessed: reading it wrong
+# publishes a price off by a factor of 1,000. Dates also come as "12/03/25" or as Excel serial days.
+
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_CURRENCY = re.compile(r"(€|eur(os?)?)$", re.IGNORECASE)
+_GROUPED = re.compile(r"-?\d{1,3}(?:(?P<sep>[.,])\d{3})(?:(?P=sep)\d{3})*")
+
+
+def strict_number(raw: str) -> int | float:
+    """A number as a French or English writer meant it; an ambiguous one is an error, never a guess."""
+    s = _CURRENCY.sub("", raw.strip()).strip()
+    spaced = bool(_SPACES.search(s))  # "1 250,5": spaces group thousands, so the comma is decimal
+    s = _SPACES.sub("", s)
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        dec, thou = (",", ".") if s.rfind(",") > s.rfind(".") else (".", ",")
+        whole, _, frac = s.rpartition(dec)
+        if not _GROUPED.fullmatch(whole) or thou not in whole:
+            raise ConversionError(f"« {raw} » n'est pas un nombre")
+        s = whole.replace(thou, "") + "." + frac
+    elif dots + commas > 1:
+        if not _GROUPED.fullmatch(s):
+            raise ConversionError(f"« {raw} » n'est pas un nombre")
+        s = s.replace(",", "").replace(".", "")  # "1.250.000", "1,250,000": thousands only
+    elif dots + commas == 1:
+        sep = "." if dots else ","
+        whole, _, frac = s.partition(sep)
+        if len(frac) == 3 and not spaced and whole.lstrip("-") not in ("", "0"):
+            raise ConversionError(
+                f"« {raw} » est ambigu (séparateur de milliers ou virgule décimale ?) : écrivez {whole}{frac} "
+                f"ou {whole},{frac.rstrip('0') or '0'}, sans séparateur de milliers")
+        s = whole + "." + frac
+    return number(s) if s else number(raw)
+
+
+def _strict_amount(raw: str) -> int | float:
+    return _non_negative(strict_number(raw), raw)
+
+
+def _strict_positive_amount(raw: str) -> int | float:
+    value = _strict_amount(raw)
+    if value == 0:
+        raise ConversionError("la valeur est 0")
+    return value
+
+
+def _strict_integer(raw: str) -> int:
+    value = strict_number(raw)
+    if isinstance(value, float):
+        raise ConversionError(f"« {raw} » n'est pas un nombre entier")
+    return value
+
+
+def _strict_count(raw: str) -> int:
+    return int(_non_negative(_strict_integer(raw), raw))
+
+
+def _strict_half_count(raw: str) -> int | float:
+    value = _strict_amount(raw)
+    if value * 2 != int(value * 2):
+        raise ConversionError(f"« {raw} » n'est pas un nombre de pièces valide")
+    return value
+
+
+_DMY2 = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2})")
+_SERIAL = re.compile(r"\d{5}(\.\d+)?")
+_EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
+_SERIAL_RANGE = (18264, 73051)  # 1950-01-01 … 2099-12-31: other 5-digit numbers are not dates
+
+
+def sheet_date(raw: str) -> date:
+    """``12/03/2025``, ``12/03/25``, ``2025-03-12`` (a typed Excel date), or Excel serial days."""
+    s = raw.strip()
+    if m := _DMY2.fullmatch(s):
+        yy = int(m[3])
+        try:
+            return date(2000 + yy if yy < 70 else 1900 + yy, int(m[2]), int(m[1]))
+        except ValueError:
+            raise ConversionError(f"« {raw} » n'est pas une date valide") from None
+    if _SERIAL.fullmatch(s) and _SERIAL_RANGE[0] <= float(s) <= _SERIAL_RANGE[1]:
+        return _EXCEL_EPOCH + timedelta(days=int(float(s)))
+    return parse_date(s)
+
+
+def _sheet_iso_date(raw: str) -> str:
+    return sheet_date(raw).isoformat()
+
+
+def _sheet_iso_datetime(raw: str) -> str:
+    return datetime.combine(sheet_date(raw), time(0, 0), tzinfo=PARIS).isoformat()
+
+
+def _sheet_year(raw: str) -> int:
+    value = _strict_integer(raw)
+    if not 1000 <= value <= 2100:
+        raise ConversionError(f"« {raw} » n'est pas une année plausible")
+    return value
+
+
+def _sheet_year_date(raw: str) -> str:
+    s = raw.strip()
+    return year_date(s) if re.fullmatch(r"\d{4}", s) else _sheet_iso_date(s)
+
+
+SPREADSHEET_CONVERTERS = {
+    **CONVERTERS,
+    "number": strict_number,
+    "amount": _strict_amount,
+    "positive_amount": _strict_positive_amount,
+    "integer": _strict_integer,
+    "count": _strict_count,
+    "half_count": _strict_half_count,
+    "date": _sheet_iso_date,
+    "datetime": _sheet_iso_datetime,
+    "year_date": _sheet_year_date,
+    "year": _sheet_year,
 }

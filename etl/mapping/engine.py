@@ -15,7 +15,7 @@ from typing import Any
 
 from etl.records import SourceRecord
 from etl.issues import Issue, Severity
-from etl.mapping.converters import BLANK_MARKERS, CONVERTERS, ConversionError, fold
+from etl.mapping.converters import BLANK_MARKERS, CONVERTERS, SPREADSHEET_CONVERTERS, ConversionError, fold
 from etl.mapping.spec import Condition, MappingSpec, Rule
 from etl.errors import MappingError
 
@@ -358,7 +358,7 @@ class CompiledMapping:
             value = f"_fresh(C{n})" if isinstance(rule.value, (dict, list)) else f"C{n}"
             body.append(target.format(value))
         elif rule.convert is not None:
-            fn = CONVERTERS.get(rule.convert)
+            fn = (SPREADSHEET_CONVERTERS if self.spec.values == "spreadsheet" else CONVERTERS).get(rule.convert)
             if fn is None:
                 raise MappingError(f"{where}: convertisseur inconnu « {rule.convert} »")
             if len(indexes) != 1:
@@ -418,13 +418,14 @@ class CompiledMapping:
             args, prepare = [], []
             for k, (name, i) in enumerate(zip(sources, indexes, strict=True)):
                 blank = self._blank(name)
-                if not blank >= BLANK_MARKERS:
+                if not blank >= BLANK_MARKERS & self._default_blank:
                     # Builders treat the converters' markers as blank (is_blank): they cannot see a 0
-                    # this field declares meaningful. Adding markers or placeholders is fine.
+                    # this field declares meaningful. Adding markers or placeholders is fine. (A feed
+                    # whose format has no such markers, a spreadsheet, declares nothing meaningful here.)
                     raise MappingError(f"{where}: « {name} » redéfinit ses valeurs vides, un constructeur ne peut pas le lire")
                 check = self._placeholder_test(name, f"a{k}", ns, where)
                 # builders know only the converters' markers (is_blank): clear any other this field uses
-                if blank != _BUILDER_BLANK or check:
+                if not blank <= _BUILDER_BLANK or check:
                     ns[f"BL{n}_{k}"] = blank
                     prepare += [f"a{k} = v[{i}]", f"if a{k} in BL{n}_{k}:", f"    a{k} = ''"]
                     if check:

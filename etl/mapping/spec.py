@@ -99,6 +99,9 @@ class Identity(_Closed):
 
 class MappingSpec(_Closed):
     mapping: str
+    # Another mapping this one starts from (name or path beside it): each top-level key given
+    # here replaces the base's (generic-excel is generic-csv with another format).
+    extends: str | None = None
     format: str  # the registry name of the feed format this mapping reads; the feed's must match
     # Options for the feed format (a spreadsheet's header aliases, an XML feed's record element and
     # XPaths…): validated by the format when it opens the feed. ``agencies.yaml`` may override them.
@@ -110,5 +113,15 @@ class MappingSpec(_Closed):
     # Values meaning "empty" in every field that does not declare its own (``fields.<name>.blank``).
     # None: the feed format's (``FeedFormat.blank_markers``: Poliris' ``0``, ``00/00/0000``…).
     blank: list[str] | None = None
+    # How converters read numbers and dates: "export" (software-written: "1.250" is 1.25) or
+    # "spreadsheet" (typed by hand: "1,250" is refused as ambiguous, "12/03/25" and Excel serial
+    # days are dates). See etl/mapping/converters.py.
+    values: Literal["export", "spreadsheet"] = "export"
     fields: dict[str, FieldSpec] = {}
-    rules: list[Rule]
+    rules: list[Rule] = []
+
+    @model_validator(mode="after")
+    def _has_rules(self) -> MappingSpec:
+        if not self.rules and self.extends is None:
+            raise ValueError("a mapping needs rules (or extends another mapping)")
+        return self

@@ -15,7 +15,7 @@ from typing import Any
 
 from etl import __version__
 from etl.extract.base import Feed
-from etl.extract.registry import AUTO, open_feed
+from etl.extract.registry import AUTO, identify
 from etl.records import FeedFacts, RecordError, SourceRecord
 from etl.errors import ConfigError
 from etl.issues import Issue
@@ -194,14 +194,15 @@ def open_source(source: str | Path, *, mapping: str | Path | None = None, format
     spec = load_mapping(mapping) if mapping is not None else None
     if spec is not None and format not in (AUTO, spec.format):
         raise ConfigError(f"le format demandé ({format}) n'est pas celui de la mapping {spec.mapping} ({spec.format})")
-    expected = spec.format if spec is not None else format
-    merged = {**(spec.source if spec is not None else {}), **(options or {})}
-    feed = open_feed(source, format=expected, agency_id=agency_id, options=merged)
+    container, fmt = identify(source, format=spec.format if spec is not None else format)
     if spec is None:
-        default = feed.format.default_mapping
-        if default is None:
-            raise ConfigError(f"aucune mapping par défaut pour le format {feed.format.name} : indiquez-en une (--mapping)")
-        spec = load_mapping(default)
+        if fmt.default_mapping is None:
+            # A format that reads nothing unmapped (any XML by XPath) or only refuses (OpenImmo)
+            # says itself what is wrong with the source; failing that, the mapping is missing.
+            fmt.open(container, agency_id=agency_id, options=options or {})
+            raise ConfigError(f"aucune mapping par défaut pour le format {fmt.name} : indiquez-en une (--mapping)")
+        spec = load_mapping(fmt.default_mapping)
+    feed = fmt.open(container, agency_id=agency_id, options={**spec.source, **(options or {})})
     return feed, spec
 
 

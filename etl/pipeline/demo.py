@@ -26,6 +26,7 @@ from etl.pipeline.run import RunOptions, RunResult, run
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "sample_feeds"
 PRICE = COLUMNS["price"]
+OTHER_FORMATS = {"kyero-riviera.xml": "riviera-kyero", "agence-tableur.xlsx": "agence-tableur"}  # sample → its agency
 DEMO_ENV = {"DEMO_AVIV_CLIENT_ID": "demo", "DEMO_AVIV_CLIENT_SECRET": "demo-secret"}
 
 
@@ -83,7 +84,8 @@ def _config(work: Path, base_url: str, token_url: str, feeds: dict[str, list[str
 
 def run_demo(out_dir: Path, *, log_format: str = "text", out: TextIO | None = None,
              sample_feeds: Path = SAMPLE_FEEDS) -> int:
-    """Night 1 (creates) then night 2 (updates, deletes, unchanged, one kept despite an error)."""
+    """Night 1 (creates) then night 2 (updates, deletes, unchanged, one kept despite an error).
+    The Poliris sends change on night 2 (the last one excepted); the other formats' feeds do not."""
     from etl.sandbox.server import running_sandbox
     from etl.load.state import StateStore
 
@@ -95,8 +97,10 @@ def run_demo(out_dir: Path, *, log_format: str = "text", out: TextIO | None = No
     (work / "feeds").mkdir(parents=True)
     sources = sorted(sample_feeds.glob("*.zip"))
     feeds = {p.name: feed_agencies(p) for p in sources}
-    for p in sources:
-        shutil.copy2(p, work / "feeds" / p.name)
+    # Agencies whose feed is not Poliris: the format is detected from the content, as at night.
+    feeds.update({name: [agency] for name, agency in OTHER_FORMATS.items() if (sample_feeds / name).exists()})
+    for name in feeds:
+        shutil.copy2(sample_feeds / name, work / "feeds" / name)
     os.environ.update(DEMO_ENV)
     log = RunLog(log_format)
     with running_sandbox() as sb:

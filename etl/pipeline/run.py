@@ -24,7 +24,7 @@ from etl.load.client import AvivClient
 from etl.agencies import Agency, LoadedConfig
 from etl.log import RunLog
 from etl.load.planner import GuardSettings, Plan, plan
-from etl.pipeline.sources import outcomes, resolve_source
+from etl.pipeline.sources import Tonight, config_fingerprint, outcomes, resolve_source
 from etl.records import FeedFacts
 from etl.report.summary import ConvertSummary
 from etl.load.state import StateStore
@@ -187,7 +187,20 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
 
     work = cfg.base_dir / ".work"
     work.mkdir(parents=True, exist_ok=True)
-    path = options.source if options.source is not None else resolve_source(cfg, agency, work)
+    tonight = Tonight(options.source) if options.source is not None else None
+    fingerprint = config_fingerprint(cfg, agency)
+    if tonight is None:
+        # a conditional GET only when the last run ended clean and nothing is left in doubt
+        known = {} if in_doubt else store.feed_validators(agency.id, agency.source, fingerprint)
+        tonight = resolve_source(cfg, agency, work, validators=known)
+    if tonight.path is None:
+        res.source = agency.source
+        log.event("feed_unchanged", "flux inchangé depuis la dernière exécution réussie (réponse 304) : "
+                  "rien à convertir ni à envoyer", agency=agency.id)
+        return
+    if tonight.url is not None and not options.dry_run:
+        store.forget_feed(agency.id)  # until this download's run ends clean
+    path = tonight.path
     res.source = str(path)
     if options.source is not None or options.partial:
         log.event("one_off", f"import ponctuel de {path}" + (" (partiel : aucune suppression)" if options.partial else ""),
@@ -255,6 +268,8 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
             parts.append(f"{in_doubt_left} opérations d'issue inconnue (AVIV injoignable pour la relecture), "
                          f"vérifiées avant tout envoi à la prochaine exécution")
         res.message = " ; ".join(parts)
+    elif tonight.url is not None and res.exit_code == EXIT_OK:
+        store.remember_feed(agency.id, tonight.url, fingerprint, tonight.validators)
 
 
 def default_out_dir(cfg: LoadedConfig, *, dry_run: bool = False) -> Path:

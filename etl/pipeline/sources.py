@@ -8,19 +8,23 @@ can be converted and checked first, then loaded as is.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import httpx
 import orjson
 
 from etl.records import SourceLocation
 from etl.errors import SourceUnreadable
+from etl import __version__
 from etl.agencies import Agency, LoadedConfig
+from etl.extract.fetch import fetch
+from etl.mapping import MAPPINGS_DIR
 from etl.pipeline.convert import AgencyOptions, convert
 from etl.records import FeedFacts
 from etl.outcome import ListingKey, Outcome
@@ -32,31 +36,48 @@ def _is_url(source: str) -> bool:
     return urlparse(source).scheme in ("http", "https")
 
 
-def resolve_source(cfg: LoadedConfig, agency: Agency, work_dir: Path) -> Path:
-    """The one file to read tonight. Raises SourceUnreadable (exit 4) when there is none."""
+@dataclass(frozen=True, slots=True)
+class Tonight:
+    """The feed to read tonight. ``path`` is None when a URL feed has not changed since the last
+    clean run under the same configuration (the server answered 304): nothing to convert or send."""
+
+    path: Path | None
+    url: str | None = None  # the agency's URL, for a downloaded feed
+    validators: dict[str, str] = field(default_factory=dict)  # the download's ETag / Last-Modified
+
+
+def resolve_source(cfg: LoadedConfig, agency: Agency, work_dir: Path, *,
+                   validators: Mapping[str, str] | None = None) -> Tonight:
+    """The one file to read tonight. Raises SourceUnreadable (exit 4) when there is none.
+    ``validators``: what the last clean run's download answered, for a conditional GET."""
     src = agency.source
     if _is_url(src):
-        name = Path(urlparse(src).path).name or "feed"
-        dest = Path(tempfile.mkdtemp(prefix=f"feed-{agency.id}-", dir=work_dir)) / name
-        try:
-            with httpx.stream("GET", src, timeout=120, follow_redirects=True) as resp:
-                resp.raise_for_status()
-                with dest.open("wb") as f:
-                    for chunk in resp.iter_bytes():
-                        f.write(chunk)
-        except httpx.HTTPError as exc:
-            raise SourceUnreadable(f"téléchargement du flux impossible ({src}) : {exc}") from None
-        return dest
+        got = fetch(src, Path(tempfile.mkdtemp(prefix=f"feed-{agency.id}-", dir=work_dir)), validators=validators)
+        return Tonight(got.path, src, dict(got.validators))
     pattern = str(cfg.resolve_path(src))
     if glob.has_magic(pattern):
         matches = [Path(p) for p in glob.glob(pattern) if os.path.isfile(p)]
         if not matches:
             raise SourceUnreadable(f"aucun fichier ne correspond à {pattern}")
-        return max(matches, key=lambda p: (p.stat().st_mtime, p.name))
+        return Tonight(max(matches, key=lambda p: (p.stat().st_mtime, p.name)))
     path = Path(pattern)
     if not path.exists():
         raise SourceUnreadable(f"fichier de flux introuvable : {path}")
-    return path
+    return Tonight(path)
+
+
+def config_fingerprint(cfg: LoadedConfig, agency: Agency) -> str:
+    """What decides how a feed converts, besides the feed: the agency's settings, its portal rules,
+    its mapping (or every built-in one) and this tool's version. A 304 skips the night only when
+    this is unchanged too."""
+    digest = hashlib.sha256()
+    digest.update(__version__.encode())
+    digest.update(agency.model_dump_json().encode())
+    digest.update(cfg.portal_rules(agency).model_dump_json().encode())
+    mappings = [cfg.resolve_path(agency.mapping)] if agency.mapping else sorted(MAPPINGS_DIR.glob("*.yaml"))
+    for path in mappings:
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
 
 
 def _key_of(raw: Any, agency_id: str) -> ListingKey | None:

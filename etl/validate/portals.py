@@ -330,10 +330,14 @@ def _base_issues(L: _Listing) -> list[Issue]:
 # -- per-portal rules -----------------------------------------------------------------
 
 def _check_sl(L: _Listing, c: CompiledRules, out: list[_Reason]) -> None:
+    if _abroad(L, "SL", out):
+        return
     _require_price(L, "SL", _SHOWN_PRICE, out)
 
 
 def _check_bucom(L: _Listing, c: CompiledRules, out: list[_Reason]) -> None:
+    if _abroad(L, "BUCOM", out):
+        return
     if L.et is not None and L.et not in c.bucom_types:
         accepted = ", ".join(sorted(c.bucom_types)) or "aucun"
         out.append(("BUCOM_NOT_TRADING", "BUCOM",
@@ -428,6 +432,8 @@ def _check_bd(L: _Listing, c: CompiledRules, out: list[_Reason]) -> None:
 
 
 def _check_sln(L: _Listing, c: CompiledRules, out: list[_Reason]) -> None:
+    if _abroad(L, "SLN", out):
+        return
     et, dt = L.et, L.dt
     if et is not None:
         if et not in c.sln_types:
@@ -459,6 +465,8 @@ def _check_sln(L: _Listing, c: CompiledRules, out: list[_Reason]) -> None:
 
 
 def _check_slc(L: _Listing, c: CompiledRules, out: list[_Reason]) -> None:
+    if _abroad(L, "SLC", out):
+        return
     et, dt = L.et, L.dt
     if et is not None:
         if et not in c.slc_types:
@@ -498,6 +506,26 @@ def _check_slc(L: _Listing, c: CompiledRules, out: list[_Reason]) -> None:
 
 
 _CHECKS = {"SL": _check_sl, "BUCOM": _check_bucom, "BD": _check_bd, "SLN": _check_sln, "SLC": _check_slc}
+
+# Where SeLoger, Bureaux & Commerces, Neuf and Construire publish: France, its overseas
+# departments and collectivities, and Monaco (listed by Riviera agencies). Belles Demeures alone
+# lists homes abroad (docs/xml-feeds.md), so it is the one portal without this check.
+_FRENCH_TERRITORY = frozenset({"", "FRA", "FR", "FRANCE", "MCO", "GLP", "MTQ", "GUF", "REU", "MYT", "SPM", "BLM",
+                               "MAF", "NCL", "PYF", "WLF"})
+
+
+def _abroad(L: _Listing, portal: str, out: list[_Reason]) -> bool:
+    """A listing outside France asked of a portal that publishes only French property."""
+    country = L.location.get("country")
+    if not isinstance(country, str) or country.strip().upper() in _FRENCH_TERRITORY:
+        return False
+    out.append(("PORTAL_NOT_FOR_THIS_LISTING", portal,
+                f"{PORTAL_LABELS[portal]} ({portal}) ne publie que des biens situés en France, or celui-ci est "
+                f"situé hors de France (pays {country}) : seul Belles Demeures (BD) diffuse des biens à "
+                f"l'étranger ; demandez BD pour cette annonce ou corrigez le pays{L.where('data.location.country')}.",
+                "data.location.country", country))
+    return True
+
 
 
 # -- helpers ----------------------------------------------------------------------------

@@ -6,8 +6,8 @@ package: a revision must do the same thing forever. Upgrading Procrastinate past
 revision applying its ``sql/migrations/*.sql`` files of the versions in between (pyproject pins
 the minor version for that reason).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
