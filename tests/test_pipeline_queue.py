@@ -246,15 +246,18 @@ def test_transient_failures_are_retried_and_refusals_are_not(tmp_path: Path, pg_
             conn.execute(sa.insert(locks).values(agency_id="held", run_id=None, host="autre-machine", pid=7,
                                                   acquired_at=now, heartbeat_at=now))
 
-        def release() -> None:  # once the first attempt has met the lock
+        def release() -> None:  # alive (heartbeats) until the first attempt has met the lock, then done
             deadline = time.monotonic() + 150
-            while time.monotonic() < deadline:
-                held = queue_results(pg_url).get("held")
-                if held is not None and held.exit_code == 5:
-                    break
-                time.sleep(0.2)
-            with StateStore.open(pg_url) as s, s.transaction() as conn:
-                conn.execute(sa.delete(locks).where(locks.c.agency_id == "held"))
+            with StateStore.open(pg_url) as s:
+                while time.monotonic() < deadline:
+                    with s.transaction() as conn:
+                        conn.execute(sa.update(locks).where(locks.c.agency_id == "held").values(heartbeat_at=time.time()))
+                    held = queue_results(pg_url).get("held")
+                    if held is not None and held.exit_code == 5:
+                        break
+                    time.sleep(0.3)
+                with s.transaction() as conn:
+                    conn.execute(sa.delete(locks).where(locks.c.agency_id == "held"))
 
         enqueue(cfg)
         releaser = threading.Thread(target=release)
