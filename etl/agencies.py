@@ -96,6 +96,19 @@ class ResolvedCredentials:
         return f"ResolvedCredentials(client_id={self.client_id!r}, intermediary_id={self.intermediary_id!r}, client_secret=***)"
 
 
+# Orders in which a portal's quota seats the eligible listings (etl/load/quotas.py implements them).
+QuotaCriterion = Literal["online", "newest", "oldest", "price_high", "price_low"]
+_QUOTA_PRIORITY_HELP = ("Who gets a portal's quota seats when more listings are eligible than the contract allows, "
+                        "criteria in order (ties go to the next, then to feed order): online (already published "
+                        "there), newest / oldest (mandate start date, then first publication), price_high, price_low.")
+
+
+def _check_priority(v: list[str] | None) -> list[str] | None:
+    if v is not None and len(set(v)) != len(v):
+        raise ValueError("critère de priorité en double")
+    return v
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -175,6 +188,12 @@ class Defaults(_Closed):
     reports_keep: int = Field(30, ge=1, description="Run folders (run-*, plan-*) kept in reports_dir; older ones are removed.")
     lock_stale_after: float = Field(900.0, gt=0, description="Seconds without heartbeat after which another host's lock is considered abandoned.")
     portal_rules: PortalRules | None = Field(None, description="Portal rules (Belles Demeures floors by zone and transaction…) for every agency.")
+    quota_priority: list[QuotaCriterion] = Field(["online", "newest"], min_length=1, description=_QUOTA_PRIORITY_HELP)
+
+    @field_validator("quota_priority")
+    @classmethod
+    def _priority_unique(cls, v: list[str] | None) -> list[str] | None:
+        return _check_priority(v)
 
 
 class Agency(_Closed):
@@ -186,7 +205,21 @@ class Agency(_Closed):
     source_options: dict[str, Any] = Field(default_factory=dict, description="Overrides of the mapping's source: block for this agency (a renamed column, a sheet name…).")
     full_snapshot: bool = Field(True, description="The feed lists every live listing: absent ones are deleted.")
     portals: list[Portal] = Field(description="Portals of the agency's contract.")
-    quotas: dict[Portal, int] = Field(default_factory=dict, description="Known per-portal quotas.")
+    quotas: dict[Portal, int] = Field(default_factory=dict, description="Per-portal quotas of the contract (listings at once); the planner publishes no more than these.")
+    quota_priority: list[QuotaCriterion] | None = Field(None, min_length=1, description="Replaces defaults.quota_priority for this agency. " + _QUOTA_PRIORITY_HELP)
+
+    @field_validator("quota_priority")
+    @classmethod
+    def _priority_unique(cls, v: list[str] | None) -> list[str] | None:
+        return _check_priority(v)
+
+    @field_validator("quotas")
+    @classmethod
+    def _quotas_positive(cls, v: dict[str, int]) -> dict[str, int]:
+        for portal, n in v.items():
+            if n < 0:
+                raise ValueError(f"quota négatif pour {portal}")
+        return v
     credentials: Credentials
     reports: Reports | None = None
     thresholds: Thresholds = Thresholds()
@@ -225,11 +258,31 @@ class Agency(_Closed):
         return v
 
 
+class QueueSettings(_Closed):
+    """Workers on Procrastinate (``classifieds-etl worker``): needs a PostgreSQL state store."""
+
+    name: str = Field("classifieds-etl", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Procrastinate queue the agencies' jobs go to (one per installation sharing a database).")
+    stall_timeout: float = Field(60.0, ge=2, le=3600, description="Seconds without a worker heartbeat after which its job is given to another worker; heartbeats are sent six times as often.")
+    concurrency: int = Field(1, ge=1, le=64, description="Agencies one worker process runs at once (worker --concurrency overrides it).")
+    max_attempts: int = Field(5, ge=1, le=50, description="Runs of an agency's job when it keeps failing transiently (AVIV or the database unreachable, lock held by a manual run); guard refusals and bad feeds are never retried.")
+    retry_wait: int = Field(30, ge=0, le=86400, description="Seconds before a transient failure is retried, plus exponential_wait ** (attempt + 1).")
+    exponential_wait: int = Field(2, ge=0, le=10, description="Base of the exponential part of the retry backoff (0: none).")
+    schedule: str | None = Field(None, description="Cron expression (server time) at which the workers enqueue the night for every enabled agency, e.g. \"0 2 * * *\"; without it, enqueue with `classifieds-etl schedule` from cron.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None and len(v.split()) not in (5, 6):
+            raise ValueError(f"expression cron invalide « {v} » (5 champs : minute heure jour mois jour-de-semaine)")
+        return v
+
+
 class Config(_Closed):
     """The whole ``agencies.yaml``."""
 
     version: Literal[1] = 1
     defaults: Defaults = Defaults()
+    queue: QueueSettings = QueueSettings()
     agencies: list[Agency]
 
     @model_validator(mode="after")
@@ -296,6 +349,9 @@ class LoadedConfig:
 
     def mass_delete(self, agency: Agency) -> MassDeleteGuard:
         return agency.thresholds.mass_delete or self.config.defaults.mass_delete
+
+    def quota_priority(self, agency: Agency) -> list[str]:
+        return list(agency.quota_priority or self.config.defaults.quota_priority)
 
     def reports(self, agency: Agency) -> Reports:
         return agency.reports or self.config.defaults.reports

@@ -10,11 +10,14 @@ Modelled on httpx's ``_exceptions.py``: the tree, with the exit code each branch
     │   └── UnsupportedFeed       the feed is not in a format this configuration reads
     └── AuthError                 exit 1: the token endpoint refused the credentials
 
+Exit 3 (a guard refused) and exit 5 (another run holds the agency's lock) are results, not exceptions.
+
 Every message is French, meant for the operator, and never holds a secret.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 EXIT_OK: Final = 0
@@ -22,6 +25,17 @@ EXIT_FAILED: Final = 1  # some operations failed or stay uncertain; the next run
 EXIT_USAGE: Final = 2  # configuration, mapping or command line
 EXIT_GUARD: Final = 3  # a guard refused the run (mass delete, lock held): nothing was sent
 EXIT_SOURCE: Final = 4  # a feed could not be read: nothing was sent for its agency
+EXIT_LOCKED: Final = 5  # another run of the agency holds its lock: nothing was done (cron may simply retry)
+
+# Which code a run of several agencies ends with: the gravest. A held lock is the mildest failure
+# (nothing went wrong, the other run does the work), so any other failure outranks it.
+_SEVERITY: Final = (EXIT_OK, EXIT_LOCKED, EXIT_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_SOURCE)
+
+
+def worst_exit(codes: Iterable[int]) -> int:
+    """The exit code of a run made of these agencies' codes (unknown codes rank above all)."""
+    rank = {c: i for i, c in enumerate(_SEVERITY)}
+    return max(codes, key=lambda c: rank.get(c, len(_SEVERITY)), default=EXIT_OK)
 
 
 class RunStopped(Exception):

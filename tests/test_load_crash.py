@@ -169,7 +169,7 @@ def test_second_concurrent_run_of_an_agency_exits_and_sends_nothing(tmp_path: Pa
         assert first.poll() is None, "the first run should still be applying"
         out1, err1 = first.communicate(timeout=120)
         assert first.returncode == 0, err1
-        assert second.returncode == 3
+        assert second.returncode == 5  # EXIT_LOCKED: nothing done, distinguishable from a guard
         assert "déjà en cours" in err2 + out2 and f"pid {first.pid}" in err2 + out2
         posts = [r for r in sb.requests(since=seq, kind="api") if r["method"] == "POST"]
         assert len(posts) == 40 and len(sb.classifieds(with_body=True)) == 40

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -125,7 +125,11 @@ class RateLimiter:
         # shortest time spanned by rate+1 consecutive starts: ≥ 1 s means no second ever held more than rate
         self.tightest: float | None = None
 
-    async def acquire(self) -> None:
+    async def confirm(self, slot: None) -> None:
+        """Nothing to confirm: starts are measured when taken (``tightest_window_s``)."""
+
+    async def acquire(self, creds: ResolvedCredentials | None = None) -> None:
+        """``creds`` is ignored: this limit holds for the whole process."""
         async with self._lock:
             now = time.monotonic()
             wait = self._next - now
@@ -174,16 +178,29 @@ def _parse(resp: httpx.Response) -> Any:
         return resp.text[:MAX_DETAIL]
 
 
+class Limiter(Protocol):
+    """What paces the requests: this process's ``RateLimiter``, or one shared between processes
+    (``etl.load.ratelimit.SharedRateLimiter``)."""
+
+    async def acquire(self, creds: ResolvedCredentials | None = None) -> Any:
+        """Wait for a start; returns what ``confirm`` needs."""
+
+    async def confirm(self, slot: Any) -> None:
+        """Right before the request leaves (after the journal's write)."""
+
+    def report(self) -> dict[str, Any]: ...
+
+
 class AvivClient:
     """One per run. Use ``async with AvivClient(settings, token_file) as api``."""
 
     def __init__(self, settings: ApiSettings, token_file: TokenFile | None = None, *,
-                 transport: httpx.AsyncBaseTransport | None = None):
+                 transport: httpx.AsyncBaseTransport | None = None, limiter: Limiter | None = None):
         self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
         self.user_agent = user_agent(settings.user_agent_product)
         self.stats = ClientStats()
-        self.limiter = RateLimiter(settings.rate_limit)
+        self.limiter: Limiter = limiter or RateLimiter(settings.rate_limit)
         self._sem = asyncio.Semaphore(settings.concurrency)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout),
@@ -263,7 +280,7 @@ class AvivClient:
             tp = traceparent(trace_id)
             delay: float | None = None
             async with self._sem:
-                await self.limiter.acquire()
+                slot = await self.limiter.acquire(creds)
                 # the token is taken at the last moment: a request queued behind a refresh uses the new
                 # token, and one queued behind a refusal is never sent
                 token = await self.tokens.get(creds)
@@ -275,6 +292,7 @@ class AvivClient:
                 if on_send is not None:
                     on_send(tp)
                     on_send = None
+                await self.limiter.confirm(slot)  # a shared limit re-times a start the journal made late
                 self.stats.requests += 1
                 try:
                     resp = await self._http.request(method, url, content=content, params=params, headers=h)

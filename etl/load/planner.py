@@ -9,11 +9,13 @@ truth is known, never from a state that may be stale.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from etl.load.quotas import DEFAULT_PRIORITY, Candidate, QuotaMiss, fit, seats_taken
 from etl.load.state import ListingState
+from etl.model.canonical import content_hash
 from etl.outcome import ListingKey, Outcome
 from etl.records import FeedFacts
 
@@ -58,6 +60,8 @@ class Plan:
     duplicates: list[Outcome] = field(default_factory=list)    # same key twice in one feed: first one wins
     # remote state unknown: what the feed wants of these listings, decided once the truth is known
     deferred: list[Operation] = field(default_factory=list)
+    # beyond a portal's contract quota: not published there tonight (see etl/load/quotas.py)
+    over_quota: list[QuotaMiss] = field(default_factory=list)
     records: int = 0
     feed_complete: bool = True
     guard: str | None = None   # why applying this plan would be unsafe (French, for the operator)
@@ -77,14 +81,22 @@ class Plan:
         return {"read": self.records, "creates": len(self.creates), "updates": len(self.updates),
                 "deletes": len(self.deletes), "unchanged": len(self.unchanged), "kept": len(self.kept),
                 "rejected": len(self.rejected) + len(self.duplicates), "live_before": self.live_before,
-                "deferred": len(self.deferred)}
+                "deferred": len(self.deferred), "over_quota": len(self.over_quota)}
 
 
-def wanted(o: Outcome) -> Operation:
-    """What the feed wants of an accepted listing, before the state is consulted."""
+def wanted(o: Outcome, portals: Sequence[str] | None = None) -> Operation:
+    """What the feed wants of an accepted listing, before the state is consulted.
+
+    ``portals``: fewer portals than the body names (a quota is full on the others); the body
+    sent, and so its hash, then names only these.
+    """
     assert o.key is not None and o.body is not None
-    return Operation(CREATE, o.key, offerer_estate_id_of(o.body), body=o.body, body_hash=o.body_hash,
-                     portals=list(o.portals), outcome=o)
+    body, body_hash = o.body, o.body_hash
+    if portals is not None and list(portals) != list(body.get("portals", [])):
+        body = {**body, "portals": list(portals)}
+        body_hash = content_hash(body)
+    return Operation(CREATE, o.key, offerer_estate_id_of(o.body), body=body, body_hash=body_hash,
+                     portals=list(portals if portals is not None else o.portals), outcome=o)
 
 
 def reconcile(want: Operation, current: ListingState | None) -> Operation | None:
@@ -111,18 +123,22 @@ def reconcile(want: Operation, current: ListingState | None) -> Operation | None
 def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, ListingState], *,
          feed_complete: bool | None = None, full_snapshot: bool = True,
          guard: GuardSettings = GuardSettings(), feed_stats: FeedFacts | None = None,
-         in_doubt: frozenset[str] | set[str] = frozenset()) -> Plan:
+         in_doubt: frozenset[str] | set[str] = frozenset(), quotas: Mapping[str, int] | None = None,
+         quota_priority: Sequence[str] = DEFAULT_PRIORITY) -> Plan:
     """Diff the feed against the state.
 
     ``feed_complete`` may also come from ``feed_stats.complete`` (read after the
     outcomes are exhausted, since a truncation is only known at the end).
     ``in_doubt``: listings whose remote state is unknown; what the feed wants of
     them goes to ``Plan.deferred``, never to an operation planned from the state.
+    ``quotas``: seats per portal of the contract; ``quota_priority`` decides who
+    takes them (``etl/load/quotas.py``), the others are in ``Plan.over_quota``.
     """
     p = Plan(agency_id=agency_id)
     live = {k: s for k, s in state.items() if s.live}
     p.live_before = len(live)
     seen: set[str] = set()
+    candidates: list[Candidate] = []
     for o in outcomes:
         p.records += 1
         if o.key is None or o.key.agency_id != agency_id:
@@ -140,7 +156,19 @@ def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, Listin
         if sk in in_doubt:
             p.deferred.append(wanted(o))
             continue
-        op = reconcile(wanted(o), current)
+        candidates.append(Candidate(o, state.get(sk), len(candidates), list(body_portals(o))))
+    if quotas:
+        p.over_quota = fit(candidates, quotas, priority=quota_priority,
+                           occupied=_seats_taken_anyway(p, live, seen, full_snapshot))
+    for c in candidates:
+        o = c.outcome
+        assert o.key is not None
+        if not c.portals:  # no seat on any of its portals: not published tonight (withdrawn if online)
+            gone = reconcile(Operation(DELETE, o.key, offerer_estate_id_of(o.body or {})), live.get(o.key.source_key))
+            if gone is not None:
+                p.deletes.append(gone)
+            continue
+        op = reconcile(wanted(o, c.portals), live.get(o.key.source_key))
         if op is None:
             p.unchanged.append(o.key)
         else:
@@ -160,6 +188,22 @@ def plan(agency_id: str, outcomes: Iterable[Outcome], state: Mapping[str, Listin
                                         s.classified_id if s else None))
     p.guard = _guard(p, seen, full_snapshot, guard)
     return p
+
+
+def body_portals(o: Outcome) -> list[str]:
+    return list((o.body or {}).get("portals", o.portals))
+
+
+def _seats_taken_anyway(p: Plan, live: Mapping[str, ListingState], seen: set[str], full_snapshot: bool) -> Any:
+    """Seats per portal that tonight's choice cannot give away: listings kept online despite an error,
+    listings in doubt (as the feed wants them), and, without a full snapshot, live listings the feed
+    does not mention (nothing deletes them)."""
+    held: list[ListingState | list[str]] = [live[o.key.source_key] for o in p.kept
+                                             if o.key is not None and o.key.source_key in live]
+    held += [op.portals for op in p.deferred]
+    if not full_snapshot:
+        held += [s for sk, s in live.items() if sk not in seen]
+    return seats_taken(held)
 
 
 def _guard(p: Plan, seen: set[str], full_snapshot: bool, g: GuardSettings) -> str | None:

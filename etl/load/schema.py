@@ -9,9 +9,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 # The newest revision in migrations/versions (a test keeps the two in step).
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
 
 metadata = sa.MetaData()
+
+# Tables in the same schema that are not ours: Procrastinate's (created by revision 0003 from its
+# own SQL). Alembic's autogenerate must neither drop them nor compare them to ``metadata``.
+FOREIGN_PREFIXES = ("procrastinate_",)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name`` hook: everything but the foreign tables."""
+    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_PREFIXES))
 
 listings = sa.Table(
     "listings", metadata,
@@ -85,4 +94,32 @@ feed_cache = sa.Table(
     sa.Column("last_modified", sa.String(64)),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("fetched_at", sa.Float, nullable=False),
+)
+
+# The outcome of each agency's queued run, per night (the queue's jobs, in Procrastinate's tables,
+# say only succeeded/failed): what `worker --until-empty` exits with and reports. A retried job
+# overwrites its agency's row, so the night holds each agency's last word.
+queue_results = sa.Table(
+    "queue_results", metadata,
+    sa.Column("night", sa.String(32), primary_key=True),
+    sa.Column("agency_id", sa.String(64), primary_key=True),
+    sa.Column("exit_code", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),   # the report's kind: ok, locked, mass_delete…
+    sa.Column("message", sa.Text),
+    sa.Column("counts", sa.Text),                          # JSON
+    sa.Column("job_id", sa.BigInteger),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("final", sa.Boolean, nullable=False),                # False: a transient failure, a retry follows
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("finished_at", sa.Float, nullable=False),
+)
+
+# The rate limit shared across processes (etl/load/ratelimit.py): one row per credential, updated
+# under a row lock. ``next_at`` and ``ring`` (the last starts, JSON) are in the database's clock.
+rate_buckets = sa.Table(
+    "rate_buckets", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),   # hash of (API, client id, intermediary)
+    sa.Column("next_at", sa.Float, nullable=False),
+    sa.Column("ring", sa.Text, nullable=False),
 )

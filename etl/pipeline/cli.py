@@ -44,6 +44,8 @@ def add_parsers(subparsers: Any) -> None:
     r.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another run of the same agency to finish (default: exit at once)")
     r.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/run-<timestamp>)")
+    r.add_argument("--queue", action="store_true",
+                   help="enqueue the agencies for the workers (`classifieds-etl worker`) instead of running them here")
     _one_off(r)
     r.set_defaults(func=cmd_run)
 
@@ -52,12 +54,18 @@ def add_parsers(subparsers: Any) -> None:
     s.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/status-<timestamp>)")
     s.set_defaults(func=cmd_status)
 
+    from etl.pipeline.queue_cli import add_parsers as add_queue_parsers
+    add_queue_parsers(subparsers)
 
-def _load(args: argparse.Namespace, err: TextIO) -> Any:
+
+def _load(args: argparse.Namespace, err: TextIO, log: RunLog | None = None) -> Any:
     try:
         return load_config(args.config)
     except ConfigError as exc:
-        err.write(f"configuration invalide :\n{exc}\n")
+        if log is not None and log.fmt == "json":  # a log shipper reads JSON lines only
+            log.event("config_error", f"configuration invalide : {exc}", level="error")
+        else:
+            err.write(f"configuration invalide :\n{exc}\n")
         return None
 
 
@@ -93,42 +101,92 @@ def print_table(result: RunResult, out: TextIO, *, planned: bool = False) -> Non
             out.write(f"  … et {len(a.failures) - 50} autres (voir load.json)\n")
 
 
+_TOTALS = ("read", "created", "updated", "deleted", "unchanged", "kept", "rejected", "failed", "in_doubt",
+           "over_quota")
+_PLANNED = {"created": "creates", "updated": "updates", "deleted": "deletes"}
+
+
+def run_outcome(result: RunResult | None, exit_code: int, *, planned: bool = False) -> dict[str, Any]:
+    """The run's totals and each agency's outcome: the fields of the JSON log's final event."""
+    from etl.pipeline.reporting import classify
+
+    agencies = []
+    totals = dict.fromkeys(_TOTALS, 0)
+    for a in result.agencies if result is not None else []:
+        c = a.counts()
+        counts = {k: int(c.get(_PLANNED.get(k, k) if planned else k, 0) or 0) for k in _TOTALS}
+        for k, v in counts.items():
+            totals[k] += v
+        agencies.append({"agency": a.agency_id, "outcome": str(classify(a)), "exit_code": a.exit_code,
+                         "message": a.message, "duration_s": round(a.duration_s, 3), **counts})
+    return {"exit_code": exit_code, "planned": planned, "agencies_total": len(agencies),
+            "agencies_failed": sum(1 for a in agencies if a["exit_code"] != 0), "totals": totals,
+            "agencies": agencies, "reports": str(result.out_dir) if result is not None and result.out_dir else None}
+
+
+def _usage_error(log: RunLog, err: TextIO, exc: Exception) -> None:
+    if log.fmt == "json":
+        log.event("config_error", str(exc), level="error")
+    else:
+        err.write(f"{exc}\n")
+
+
+def log_end(log: RunLog, result: RunResult | None, exit_code: int, *, planned: bool = False) -> int:
+    """Close a JSON log with one event a log shipper can alert on; returns ``exit_code``.
+
+    Text logs end with the printed table instead (it carries the same figures).
+    """
+    if log.fmt == "json":
+        fields = run_outcome(result, exit_code, planned=planned)
+        log.event("run_finished", f"terminé : code de sortie {exit_code}, {fields['agencies_failed']} agences "
+                  f"en échec sur {fields['agencies_total']}", level="info" if exit_code == 0 else "error", **fields)
+    return exit_code
+
+
 def cmd_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr  # read at call time: tests capture them
-    cfg = _load(args, err)
+    log = RunLog(args.log_format, err)
+    cfg = _load(args, err, log)
     if cfg is None:
-        return EXIT_USAGE
+        return log_end(log, None, EXIT_USAGE, planned=True)
     try:
         result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state, out_dir=getattr(args, "out", None),
-                                                  source=args.source, partial=args.partial),
-                     RunLog(args.log_format, err))
+                                                  source=args.source, partial=args.partial), log)
     except (ConfigError, OutputDirError) as exc:
-        err.write(f"{exc}\n")
-        return EXIT_USAGE
+        _usage_error(log, err, exc)
+        return log_end(log, None, EXIT_USAGE, planned=True)
     print_table(result, out, planned=True)
     if result.out_dir:
         out.write(f"\nrapports : {result.out_dir}\n")
-    return result.exit_code
+    return log_end(log, result, result.exit_code, planned=True)
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr  # read at call time: tests capture them
-    cfg = _load(args, err)
+    if getattr(args, "queue", False):
+        if args.dry_run or args.source is not None or args.partial or args.out is not None or args.wait_lock:
+            err.write("--queue met les agences en file pour les workers : sans --dry-run, --source, --partial, "
+                      "--out ni --wait-lock (un import ponctuel se lance sans --queue)\n")
+            return EXIT_USAGE
+        from etl.pipeline.queue_cli import enqueue_night
+        return enqueue_night(args, out, err)
+    log = RunLog(args.log_format, err)
+    cfg = _load(args, err, log)
     if cfg is None:
-        return EXIT_USAGE
+        return log_end(log, None, EXIT_USAGE, planned=args.dry_run)
     opts = RunOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete, wait_lock=args.wait_lock,
                       out_dir=args.out, state_url=args.state, source=args.source, partial=args.partial)
     try:
-        result = run(cfg, args.agency, opts, RunLog(args.log_format, err))
+        result = run(cfg, args.agency, opts, log)
     except (ConfigError, OutputDirError) as exc:
-        err.write(f"{exc}\n")
-        return EXIT_USAGE
+        _usage_error(log, err, exc)
+        return log_end(log, None, EXIT_USAGE, planned=args.dry_run)
     print_table(result, out, planned=args.dry_run)
     if result.out_dir:
         out.write(f"\nrapports : {result.out_dir}\n")
     for failed in result.mail.get("failed", []):
         out.write(f"e-mail non envoyé (gardé dans la boîte d'envoi) : {failed['file']} — {failed['reason']}\n")
-    return result.exit_code
+    return log_end(log, result, result.exit_code, planned=args.dry_run)
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:

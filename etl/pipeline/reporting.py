@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from etl.agencies import Agency, LoadedConfig
-from etl.errors import EXIT_FAILED, EXIT_GUARD, EXIT_OK, EXIT_SOURCE, EXIT_USAGE
-from etl.report.run_info import AgencyRun, Change, PortalNote, RunKind
+from etl.errors import EXIT_FAILED, EXIT_GUARD, EXIT_LOCKED, EXIT_OK, EXIT_SOURCE, EXIT_USAGE
+from etl.report.run_info import AgencyRun, Change, PortalNote, QuotaNote, RunKind
 from etl.load.planner import Plan
 from etl.load.state import StateStore
 from etl.log import RunLog
@@ -37,9 +37,9 @@ def classify(res: AgencyResult) -> RunKind:
         return RunKind.SOURCE_MISSING if any(m in message for m in _MISSING_SOURCE) else RunKind.SOURCE_UNREADABLE
     if code == EXIT_USAGE:
         return RunKind.CREDENTIALS if "variable d'environnement" in message else RunKind.CONFIG
-    if code == EXIT_GUARD and (p is None or not p.guard):  # the lock was held: refused before planning
+    if code == EXIT_LOCKED:  # another run held the lock: refused before planning
         return RunKind.LOCKED
-    if code == EXIT_GUARD:
+    if code == EXIT_GUARD and p is not None:
         if not p.feed_complete:
             return RunKind.FEED_TRUNCATED
         seen = len(p.creates) + len(p.updates) + len(p.unchanged) + len(p.kept) + len(p.deferred)
@@ -75,6 +75,10 @@ def agency_run(cfg: LoadedConfig, agency: Agency, res: AgencyResult, *, dry_run:
         kept_keys={o.key.source_key for o in p.kept if o.key is not None} if p is not None else set(),
         language=reports.language, recipients=list(reports.recipients), send=reports.send,
     )
+    if p is not None:
+        run.quotas = {str(k): v for k, v in agency.quotas.items()}
+        run.over_quota = [QuotaNote(m.source_key, m.reference, list(m.portals), m.published, m.was_online,
+                                    listing_title(m.body)[0]) for m in p.over_quota]
     ops = _op_index(p)
     if dry_run:
         if p is not None and run.kind is RunKind.OK:
@@ -118,9 +122,12 @@ def add_portal_notes(summary: ConvertSummary, state_url: str) -> None:
 
 
 def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: ConvertSummary, out_dir: Path, *,
-                    dry_run: bool, log: RunLog, state_url: str | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
+                    dry_run: bool, log: RunLog, state_url: str | None = None,
+                    operator: bool = True) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the run's reports into ``out_dir``, e-mail them (not for a dry run), prune old run folders.
 
+    ``operator=False`` (one queued agency's run) leaves out the operator's run e-mail: a night on
+    workers is a thousand small runs, and the operator watches the queue instead.
     Returns (paths written, what became of the e-mails). Sending never raises: a message
     that cannot go stays in the outbox and is named in the log and in load.json.
     """
@@ -148,7 +155,7 @@ def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: Co
     outbox = Outbox(cfg.outbox)
     try:
         queue_run_messages(summary, paths, outbox, sender=email.sender,
-                           operator_recipients=email.operator_recipients,
+                           operator_recipients=email.operator_recipients if operator else (),
                            lang=defaults.reports.language, delivery=delivery)
     except OSError as exc:  # an unwritable outbox must not fail the night's data work
         log.event("mail_failed", f"boîte d'envoi {cfg.outbox} inutilisable : {exc.strerror or exc}", level="error")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from etl.errors import (EXIT_FAILED, EXIT_GUARD, EXIT_OK, EXIT_SOURCE, EXIT_USAGE, AuthError, ConfigError,
-                        SourceUnreadable)
+from etl.errors import (EXIT_FAILED, EXIT_GUARD, EXIT_LOCKED, EXIT_OK, EXIT_SOURCE, EXIT_USAGE, AuthError,
+                        ConfigError, SourceUnreadable, worst_exit)
 from etl.load.applier import CREATED, DELETED, FAILED_OP, UNKNOWN, UPDATED, Applier, OpResult
 from etl.load.client import AvivClient
 from etl.agencies import Agency, LoadedConfig
@@ -40,6 +41,8 @@ class RunOptions:
     state_url: str | None = None     # overrides the configuration's
     source: Path | None = None       # a one-off import: this file instead of the agency's configured source
     partial: bool = False            # the feed is a subset of the agency's listings: create and update, never delete
+    lock_stale_after: float | None = None  # overrides defaults.lock_stale_after (a queued run: the stall timeout)
+    lock_heartbeat: float | None = None    # refresh the lock this often for the whole run, from a thread
 
 
 @dataclass(slots=True)
@@ -67,12 +70,17 @@ class AgencyResult:
                 "deleted": self.count(DELETED), "failed": self.count(FAILED_OP), "in_doubt": self.count(UNKNOWN),
                 "unchanged": p.get("unchanged", 0), "resolved": self.resolved}
 
+    def over_quota(self) -> list[dict[str, Any]]:
+        return [{"source_key": m.source_key, "reference": m.reference, "portals": list(m.portals),
+                 "published": m.published, "was_online": m.was_online} for m in (self.plan.over_quota if self.plan else [])]
+
     def as_dict(self) -> dict[str, Any]:
         return {"agency_id": self.agency_id, "exit_code": self.exit_code, "message": self.message,
                 "run_id": self.run_id, "source": self.source, "duration_s": round(self.duration_s, 3),
                 "counts": self.counts(), "guard": self.plan.guard if self.plan else None,
                 "failures": [f.as_dict() for f in self.failures],
-                "in_doubt": [r.as_dict() for r in self.results if r.result == UNKNOWN]}
+                "in_doubt": [r.as_dict() for r in self.results if r.result == UNKNOWN],
+                "over_quota": self.over_quota()}
 
 
 @dataclass(slots=True)
@@ -87,7 +95,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return max((a.exit_code for a in self.agencies), default=EXIT_OK)
+        return worst_exit(a.exit_code for a in self.agencies)
 
 
 async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, store: StateStore,
@@ -95,20 +103,24 @@ async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, 
     t0 = time.perf_counter()
     res = AgencyResult(agency.id)
     locked = False
+    beat: LockHeartbeat | None = None
     try:
         if not options.dry_run:
-            holder = store.acquire_lock(agency.id, None, stale_after=cfg.config.defaults.lock_stale_after)
+            stale_after = options.lock_stale_after or cfg.config.defaults.lock_stale_after
+            holder = store.acquire_lock(agency.id, None, stale_after=stale_after)
             deadline = time.monotonic() + options.wait_lock
             while holder is not None and time.monotonic() < deadline:
                 await asyncio.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
-                holder = store.acquire_lock(agency.id, None, stale_after=cfg.config.defaults.lock_stale_after)
+                holder = store.acquire_lock(agency.id, None, stale_after=stale_after)
             if holder is not None:
-                res.exit_code = EXIT_GUARD
+                res.exit_code = EXIT_LOCKED
                 res.message = (f"une exécution est déjà en cours pour l'agence {agency.id} : {holder.describe()} ; "
                                f"rien n'a été envoyé")
                 log.event("locked", res.message, level="error", agency=agency.id)
                 return res
             locked = True
+            if options.lock_heartbeat:
+                beat = LockHeartbeat(store, agency.id, options.lock_heartbeat)
             res.run_id = store.start_run(agency.id)
             store.set_lock_run(agency.id, res.run_id)
         await _run_locked(cfg, agency, options, store, api, log, summary, res)
@@ -126,9 +138,33 @@ async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, 
         if res.run_id is not None:
             status = {EXIT_OK: "done", EXIT_FAILED: "failed", EXIT_GUARD: "guarded"}.get(res.exit_code, "failed")
             store.finish_run(res.run_id, status, res.counts())
+        if beat is not None:
+            beat.stop()
         if locked:
             store.release_lock(agency.id)
     return res
+
+
+class LockHeartbeat:
+    """Refreshes an agency's lock from a thread, so a run whose event loop is busy (a big feed being
+    converted) never looks abandoned to a run that may take over a lock after a short silence."""
+
+    def __init__(self, store: StateStore, agency_id: str, every: float):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(store, agency_id, every),
+                                        name=f"lock-heartbeat-{agency_id}", daemon=True)
+        self._thread.start()
+
+    def _beat(self, store: StateStore, agency_id: str, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                store.heartbeat(agency_id)
+            except Exception:  # noqa: BLE001 — a missed beat is retried at the next tick
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, store: StateStore,
@@ -177,7 +213,8 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
     t_plan = time.perf_counter()
     g = cfg.mass_delete(agency)
     p = plan(agency.id, stream, state, feed_stats=stats, full_snapshot=agency.full_snapshot and not options.partial,
-             guard=GuardSettings(g.max_share, g.min_count), in_doubt=in_doubt)
+             guard=GuardSettings(g.max_share, g.min_count), in_doubt=in_doubt,
+             quotas=agency.quotas, quota_priority=cfg.quota_priority(agency))
     res.plan = p
     if summary is not None:
         summary.add_source(path, stats)
@@ -186,6 +223,10 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
     log.event("planned", f"{c['read']} lues : {c['creates']} créations, {c['updates']} mises à jour, "
               f"{c['deletes']} suppressions, {c['unchanged']} inchangées, {c['kept']} conservées malgré erreur, "
               f"{c['rejected']} rejetées", agency=agency.id, **c)
+    if p.over_quota:
+        log.event("over_quota", f"{len(p.over_quota)} annonces au-delà des quotas du contrat "
+                  f"({', '.join(f'{k} : {v}' for k, v in sorted(agency.quotas.items()))}) : non publiées sur ces "
+                  f"portails, listées dans le rapport", level="warning", agency=agency.id, over_quota=len(p.over_quota))
     if p.guard and not options.allow_mass_delete:
         res.exit_code, res.message = EXIT_GUARD, p.guard
         log.event("guard", p.guard, level="error", agency=agency.id)
@@ -265,7 +306,6 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
     The output folder is checked first: an unusable one raises ``OutputDirError`` before
     anything is read or sent.
     """
-    from etl.pipeline.reporting import publish_reports
     from etl.report.outdir import prepare_out_dir
 
     options = options or RunOptions()
@@ -273,6 +313,14 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
     out_dir = prepare_out_dir(options.out_dir or default_out_dir(cfg, dry_run=options.dry_run))
     summary = ConvertSummary(command="plan" if options.dry_run else "run")
     result = asyncio.run(_run_all(cfg, agency_id, options, log, summary))
+    return write_outputs(cfg, result, summary, out_dir, options, log)
+
+
+def write_outputs(cfg: LoadedConfig, result: RunResult, summary: ConvertSummary, out_dir: Path, options: RunOptions,
+                  log: RunLog, *, operator: bool = True) -> RunResult:
+    """The reports, the e-mails (``operator``: with the operator's) and ``load.json`` of a run's results."""
+    from etl.pipeline.reporting import publish_reports
+
     for a in result.agencies:
         summary.agency(a.agency_id)
         summary.add_load_counts(a.agency_id, created=a.count(CREATED), updated=a.count(UPDATED),
@@ -280,7 +328,7 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
                                 unchanged=a.plan.counts()["unchanged"] if a.plan else 0)
     result.out_dir = out_dir
     result.reports, result.mail = publish_reports(cfg, result.agencies, summary, out_dir, dry_run=options.dry_run,
-                                                  log=log, state_url=options.state_url)
+                                                  log=log, state_url=options.state_url, operator=operator)
     load_path = out_dir / "load.json"
     load_path.write_bytes(orjson.dumps({
         "agencies": [a.as_dict() for a in result.agencies], "exit_code": result.exit_code,

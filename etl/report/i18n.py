@@ -401,6 +401,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "c_deleted": ("Retirées", "Removed"),
     "c_failed": ("Envois en échec (refaits à la prochaine exécution)", "Failed transmissions (retried at the next run)"),
     "c_more": ("… et {n} autre(s)", "… and {n} more"),
+    "s_over_quota": ("{n} annonce(s) au-delà des quotas de votre contrat (voir plus bas)",
+                     "{n} listing(s) beyond your contract's quotas (see below)"),
+    "quota_title": ("Au-delà des quotas de votre contrat", "Beyond your contract's quotas"),
+    "quota_intro": ("Votre contrat permet au plus {quotas}. Ces annonces valides n'y ont pas trouvé de place "
+                    "(pour les publier, libérez des places ou augmentez votre contrat) :",
+                    "Your contract allows at most {quotas}. These valid listings did not fit (to publish them, "
+                    "free some places or extend your contract):"),
+    "quota_quota": ("{n} annonce(s) sur {portal}", "{n} listing(s) on {portal}"),
+    "quota_not_published": ("non publiée sur {portals}", "not published on {portals}"),
+    "quota_withdrawn": ("retirée de {portals}", "withdrawn from {portals}"),
     "portal_side_title": ("Côté portails", "On the portals' side"),
     "portal_side_intro": ("Ce que les portails ont répondu après réception :", "What the portals answered after receiving them:"),
     "ps_CREATED_WITH_MEDIA_ERROR": ("en ligne, mais une photo n'a pas pu être téléchargée : vérifiez son adresse",

@@ -68,6 +68,22 @@ class PortalNote:
 
 
 @dataclass(slots=True)
+class QuotaNote:
+    """A listing the contract's quota left off one or more portals tonight."""
+
+    source_key: str
+    reference: str
+    portals: list[str]
+    published: bool = False      # still published on other portals
+    was_online: bool = False     # withdrawn from those portals tonight
+    title: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source_key": self.source_key, "reference": self.reference, "portals": self.portals,
+                "published": self.published, "was_online": self.was_online}
+
+
+@dataclass(slots=True)
 class AgencyRun:
     agency_id: str
     kind: RunKind = RunKind.OK
@@ -83,6 +99,8 @@ class AgencyRun:
     changes: list[Change] = field(default_factory=list)
     kept_keys: set[str] = field(default_factory=set)   # refused tonight, previous version stays online
     portal_notes: list[PortalNote] = field(default_factory=list)
+    over_quota: list[QuotaNote] = field(default_factory=list)   # eligible, but beyond a portal's quota
+    quotas: dict[str, int] = field(default_factory=dict)
     language: Lang = "fr"
     recipients: list[str] = field(default_factory=list)
     send: str = "when_needed"
@@ -108,4 +126,5 @@ class AgencyRun:
                 "guard": self.guard, "planned": self.planned, "source": self.source_name,
                 "duration_s": round(self.duration_s, 3), "live_before": self.live_before,
                 "live_after": self.live_after, "failures": [c.as_dict() for c in self.failures],
+                "over_quota": [q.as_dict() for q in self.over_quota], "quotas": dict(self.quotas),
                 "language": self.language}

@@ -84,6 +84,8 @@ class AgencyStory:
     changes: list[ChangeGroup] = field(default_factory=list)
     no_changes: str | None = None
     portal_notes: list[tuple[str, str, str]] = field(default_factory=list)
+    quota_intro: str = ""
+    over_quota: list[tuple[str, str, str]] = field(default_factory=list)   # (reference, title, what happened)
     outcome_bars: list[Bar] = field(default_factory=list)
     reason_bars: list[Bar] = field(default_factory=list)
     chart: Markup = Markup("")
@@ -232,7 +234,19 @@ def _facts(totals: AgencyTotals, run: AgencyRun | None, command: str, lang: Lang
         facts.append(tr("s_warned", lang, n=totals.warned))
     if run is not None and run.portal_notes:
         facts.append(tr("s_portal_notes", lang, n=len(run.portal_notes)))
+    if run is not None and run.over_quota:
+        facts.append(tr("s_over_quota", lang, n=len(run.over_quota)))
     return facts
+
+
+def _quota_lines(run: AgencyRun, lang: Lang) -> tuple[str, list[tuple[str, str, str]]]:
+    quotas = ", ".join(tr("quota_quota", lang, n=n, portal=portal_name(p)) for p, n in sorted(run.quotas.items()))
+    lines = []
+    for q in sorted(run.over_quota, key=lambda q: q.reference or q.source_key):
+        portals = ", ".join(portal_name(p) for p in q.portals)
+        lines.append((q.reference or q.source_key, q.title,
+                      tr("quota_withdrawn" if q.was_online else "quota_not_published", lang, portals=portals)))
+    return tr("quota_intro", lang, quotas=quotas), lines
 
 
 # ------------------------------------------------------------------------------ the chart
@@ -377,6 +391,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         story.changes = _change_groups(run, lang)
         if not story.changes:
             story.no_changes = tr("no_changes", lang)
+    if run is not None and run.over_quota:
+        story.quota_intro, story.over_quota = _quota_lines(run, lang)
     if run is not None:
         story.portal_notes = [(n.reference or n.source_key, portal_status_words(n.status, lang), n.detail)
                               for n in run.portal_notes]
@@ -395,7 +411,7 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
     else:
         story.subject = tr("subj_ok", lang, n=online, agency=label, night=night)
     story.needs_agency = bool(to_fix) or (failed and (run is None or run.kind.needs_agency)) or \
-        bool(run is not None and run.portal_notes)
+        bool(run is not None and (run.portal_notes or run.over_quota))
     story.footer = tr("footer", lang, date=fmt_date(now, lang))
     return story
 
@@ -438,5 +454,8 @@ def plain_text(story: AgencyStory) -> str:
                 lines.append("  " + tr("c_more", lang, n=len(g.items) - 50 + g.more if len(g.items) > 50 else g.more))
     elif story.no_changes:
         lines += ["", story.no_changes]
+    if story.over_quota:
+        lines += ["", tr("quota_title", lang), "-" * len(tr("quota_title", lang)), story.quota_intro]
+        lines += [f"  - {ref}" + (f" — {title}" if title else "") + f" : {what}" for ref, title, what in story.over_quota]
     lines += ["", story.footer, ""]
     return "\n".join(lines)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from etl.load.schema import metadata
+from etl.load.schema import include_name, metadata
 
 config = context.config
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
