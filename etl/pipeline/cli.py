@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from etl.agencies import load_config
 from etl.log import RunLog
 from etl.errors import EXIT_USAGE, ConfigError
+from etl.pipeline.convert_cli import add_workers_option
 from etl.pipeline.run import RunOptions, RunResult, run
 from etl.report.outdir import OutputDirError
 
@@ -34,6 +35,7 @@ def add_parsers(subparsers: Any) -> None:
     _common(p)
     p.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/plan-<timestamp>)")
     _one_off(p)
+    add_workers_option(p)
     p.set_defaults(func=cmd_plan)
 
     r = subparsers.add_parser("run", help="the nightly job: convert, plan, apply, report")
@@ -45,6 +47,7 @@ def add_parsers(subparsers: Any) -> None:
                    help="wait this long for another run of the same agency to finish (default: exit at once)")
     r.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/run-<timestamp>)")
     _one_off(r)
+    add_workers_option(r)
     r.set_defaults(func=cmd_run)
 
     s = subparsers.add_parser("status", help="refresh publication statuses; list what needs action")
@@ -100,7 +103,8 @@ def cmd_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         return EXIT_USAGE
     try:
         result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state, out_dir=getattr(args, "out", None),
-                                                  source=args.source, partial=args.partial),
+                                                  source=args.source, partial=args.partial,
+                                                  workers=args.workers),
                      RunLog(args.log_format, err))
     except (ConfigError, OutputDirError) as exc:
         err.write(f"{exc}\n")
@@ -117,7 +121,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
     if cfg is None:
         return EXIT_USAGE
     opts = RunOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete, wait_lock=args.wait_lock,
-                      out_dir=args.out, state_url=args.state, source=args.source, partial=args.partial)
+                      out_dir=args.out, state_url=args.state, source=args.source, partial=args.partial,
+                      workers=args.workers)
     try:
         result = run(cfg, args.agency, opts, RunLog(args.log_format, err))
     except (ConfigError, OutputDirError) as exc:

@@ -26,7 +26,8 @@ from etl.model.check import check_body
 from etl.outcome import ListingKey, Outcome
 from etl.validate.portals import evaluate
 from etl.validate.settings import PortalRules
-from etl.pipeline.convert_workers import CHUNK_BYTES, MIN_CHUNKS, Work, convert_chunks
+from etl.pipeline import convert_workers
+from etl.pipeline.convert_workers import Work, convert_chunks
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def open_source(source: str | Path, *, mapping: str | Path | None = None, format
 def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | Path | None = None,
             stats: FeedFacts | None = None, only_agency: str | None = None,
             options_for: Callable[[str], AgencyOptions] | None = None, format: str = AUTO,
-            source_options: Mapping[str, Any] | None = None) -> Iterator[Outcome]:
+            source_options: Mapping[str, Any] | None = None, workers: int = 1) -> Iterator[Outcome]:
     """Stream the outcomes of one source (``open_source`` then ``convert_feed``).
 
     ``agency_id`` is the agency of records that name none; ``only_agency`` keeps the records of
@@ -217,18 +218,18 @@ def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | 
     at all (``UnsupportedFeed`` when it is in no format this configuration reads).
     """
     feed, spec = open_source(source, mapping=mapping, format=format, agency_id=agency_id, options=source_options)
-    return convert_feed(feed, spec, stats=stats, only_agency=only_agency, options_for=options_for)
+    return convert_feed(feed, spec, stats=stats, only_agency=only_agency, options_for=options_for, workers=workers)
 
 
 def convert_feed(feed: Feed, spec: MappingSpec, *, stats: FeedFacts | None = None, only_agency: str | None = None,
                  options_for: Callable[[str], AgencyOptions] | None = None, workers: int = 1,
-                 keep_bodies: bool = True, chunk_bytes: int = CHUNK_BYTES,
+                 keep_bodies: bool = True, chunk_bytes: int | None = None,
                  progress: Callable[[int, int, int], None] | None = None) -> Iterator[Outcome]:
     """Stream the outcomes of an opened feed. ``stats`` (the conductor's facts about the feed,
     counted after the ``only_agency`` filter) is final once the outcomes are exhausted.
 
     ``workers`` > 1: a feed whose format can split it and that is large enough (``MIN_CHUNKS``
-    chunks of ``chunk_bytes``) is converted by that many processes, with the same outcomes in the
+    chunks of ``chunk_bytes``, default ``convert_workers.CHUNK_BYTES``) is converted by that many processes, with the same outcomes in the
     same order (``convert_workers``). ``keep_bodies=False``: accepted listings with nothing to
     report come without ``body`` (their ``payload`` is the body, serialised). ``progress`` is told
     (records, bytes read, bytes in all; 0, 0 when unknown) now and then."""
@@ -237,7 +238,8 @@ def convert_feed(feed: Feed, spec: MappingSpec, *, stats: FeedFacts | None = Non
     converter = Converter(spec, dict(feed.columns), feed.label, options_for or (lambda _a: _default_options()),
                           blank_markers=feed.format.blank_markers)
     base = FeedContext(photos_mode=feed.media_mode, photo_versions=feed.media_versions())
-    chunking = feed.chunking(chunk_bytes, min_bytes=MIN_CHUNKS * chunk_bytes) if workers > 1 else None
+    chunk_bytes = chunk_bytes or convert_workers.CHUNK_BYTES
+    chunking = feed.chunking(chunk_bytes, min_bytes=convert_workers.MIN_CHUNKS * chunk_bytes) if workers > 1 else None
     if chunking is not None:
         work = Work(chunking, converter.convert, rejected_at_extraction, base, only_agency, keep_bodies,
                     feed.facts.dialect)

@@ -20,7 +20,7 @@ from etl.log import RunLog
 from etl.outcome import Outcome
 from etl.extract.registry import AUTO, formats
 from etl.pipeline.convert import convert_feed, open_source
-from etl.pipeline.convert_workers import CHUNK_BYTES, usable_cores
+from etl.pipeline.convert_workers import usable_cores
 from etl.records import FeedFacts
 from etl.report.atomic import atomic_path
 from etl.report.outdir import OutputDirError, prepare_out_dir
@@ -72,7 +72,7 @@ def write_payload_lines(outcomes: Iterable[Outcome], path: Path) -> Iterable[Out
 
 def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = None, agency: str | None = None,
                 log: RunLog | None = None, language: str = "fr", format: str = AUTO,
-                workers: int | None = None, chunk_bytes: int = CHUNK_BYTES) -> tuple[int, ConvertSummary]:
+                workers: int | None = None, chunk_bytes: int | None = None) -> tuple[int, ConvertSummary]:
     log = log or RunLog()
     workers = workers or usable_cores()
     summary = ConvertSummary(command="convert")

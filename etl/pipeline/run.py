@@ -23,6 +23,7 @@ from etl.load.client import AvivClient
 from etl.agencies import Agency, LoadedConfig
 from etl.log import RunLog
 from etl.load.planner import GuardSettings, Plan, plan
+from etl.pipeline.convert_workers import usable_cores
 from etl.pipeline.sources import outcomes, resolve_source
 from etl.records import FeedFacts
 from etl.report.summary import ConvertSummary
@@ -40,6 +41,7 @@ class RunOptions:
     state_url: str | None = None     # overrides the configuration's
     source: Path | None = None       # a one-off import: this file instead of the agency's configured source
     partial: bool = False            # the feed is a subset of the agency's listings: create and update, never delete
+    workers: int | None = None       # processes converting a large feed (None: the machine's usable cores)
 
 
 @dataclass(slots=True)
@@ -158,7 +160,7 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
                   agency=agency.id, source=str(path), partial=options.partial)
     state = store.listings(agency.id)
     stats = FeedFacts(str(path))
-    stream = outcomes(cfg, agency, path, stats)
+    stream = outcomes(cfg, agency, path, stats, workers=options.workers or usable_cores())
     if summary is not None:
         stream = summary.add_all(stream)
     t_plan = time.perf_counter()
