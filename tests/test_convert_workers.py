@@ -234,6 +234,7 @@ def test_ctrl_c_stops_convert_and_its_workers(tmp_path: Path) -> None:
                              "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     workers = _workers_of(psutil.Process(proc.pid))
+    time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

@@ -14,6 +14,7 @@ gap; Ctrl-C cancels what is queued, lets running chunks end (a fraction of a sec
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -27,8 +28,9 @@ from typing import Any
 from etl.errors import SourceUnreadable
 from etl.extract.base import Chunk, ChunkEnd, Chunking
 from etl.mapping import FeedContext
-from etl.outcome import Outcome
-from etl.records import FeedFacts, RecordError
+from etl.issues import Issue, Severity
+from etl.outcome import ListingKey, Outcome
+from etl.records import FeedFacts, RecordError, SourceLocation
 
 # About 450 listings of a full Poliris row: big enough that a chunk's fixed costs (a task, its
 # pickled results) vanish, small enough that the last chunks do not leave a core idle for long.
@@ -45,9 +47,26 @@ class WorkerDied(SourceUnreadable):
     """A worker process ended without returning its chunk (killed, out of memory): exit 4."""
 
 
-# (outcome, what the format needs judged, the record's dialect), or for another agency's record
-# (None, what to judge, its location)
-Item = tuple[Outcome | None, Any, Any]
+# (packed outcome, what the format needs judged, the record's dialect), or for another agency's
+# record (None, what to judge, its location)
+Item = tuple[tuple[Any, ...] | None, Any, Any]
+
+
+def pack(o: Outcome) -> tuple[Any, ...]:
+    """An outcome as plain tuples, strings and bytes: pickled and unpickled in C, where the
+    dataclasses' own pickling (Python-level, per object) cost more than converting the record."""
+    loc, key = o.location, o.key
+    issues = tuple((i.code, i.message, i.severity is Severity.ERROR, i.source_field, i.aviv_path, i.value, i.portal)
+                   for i in o.issues) if o.issues else ()
+    return (loc.file, loc.line, loc.record, loc.xpath, key and tuple(key), o.reference, o.accepted, o.body,
+            o.body_hash, o.requested_portals, o.portals, issues, o.payload)
+
+
+def unpack(t: tuple[Any, ...]) -> Outcome:
+    file, line, record, xpath, key, reference, accepted, body, body_hash, requested, portals, issues, payload = t
+    return Outcome(SourceLocation(file, line, record, xpath), ListingKey(*key) if key else None, reference, accepted,
+                   body, body_hash, requested, portals,
+                   [Issue(c, m, ERROR if e else WARNING, f, a, v, p) for c, m, e, f, a, v, p in issues], payload)
 
 
 @dataclass(slots=True)
@@ -64,6 +83,7 @@ class Work:
 
 
 _work: Work | None = None
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 
 def _start_worker(work: Work) -> None:
@@ -71,6 +91,7 @@ def _start_worker(work: Work) -> None:
     _work = work
     # Ctrl-C reaches the whole process group: the conductor alone decides how to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the conductor while forking
 
 
 def convert_chunk(chunk: Chunk) -> tuple[list[Item], int, ChunkEnd]:
@@ -90,12 +111,12 @@ def convert_chunk(chunk: Chunk) -> tuple[list[Item], int, ChunkEnd]:
                 items.append((None, mine, item.location))
             continue
         if isinstance(item, RecordError):
-            items.append((rejected(item), claim(item), None))
+            items.append((pack(rejected(item)), claim(item), None))
             continue
         outcome = convert(item, base)
         if not keep and not outcome.issues:
             outcome.body = None  # the payload is what is written; pickling the dict too costs
-        items.append((outcome, claim(item), item.format_version or work.dialect))
+        items.append((pack(outcome), claim(item), item.format_version or work.dialect))
     assert reading.end is not None
     return items, other, reading.end
 
@@ -123,7 +144,16 @@ def convert_chunks(work: Work, stats: FeedFacts, *, workers: int,
     before: ChunkEnd | None = None
     records = 0  # records of the chunks merged, for their numbers
     try:
-        fill()
+        # Objects alive now (the compiled mapping, modules) are never collected in the workers:
+        # frozen, the collector leaves their pages alone and they stay shared with this process.
+        # Ctrl-C is held while forking: raised inside fork's own handlers it would be lost.
+        gc.freeze()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            fill()  # forks every worker at the first task
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            gc.unfreeze()
         while window:
             chunk, future = window.popleft()
             if before is not None and before.at_end:
@@ -139,10 +169,11 @@ def convert_chunks(work: Work, stats: FeedFacts, *, workers: int,
             items, other, end = result
             stats.other_agencies += other
             judge = chunking.judge
-            for outcome, claim, dialect in items:
-                if outcome is None:
+            for packed, claim, dialect in items:
+                if packed is None:
                     judge(claim, dialect)
                     continue
+                outcome = unpack(packed)
                 outcome.location.record += records
                 if claim is not None and (error := judge(claim, outcome.location)) is not None:
                     outcome, dialect = work.rejected(error), None
