@@ -89,14 +89,15 @@ print(json.dumps({{"seconds": dt, "records": n, "accepted": ok, "payload_mb": si
 """, tree)
 
 
-def time_pandas(path: Path) -> float:
+def time_pandas(path: Path) -> dict[str, float]:
     return _run(f"""
 import json, time, warnings, pandas as pd
 warnings.simplefilter("ignore")
 t = time.perf_counter()
+c = time.process_time()
 pd.read_csv({str(path)!r}, sep="!#", engine="python", header=None, encoding="cp1252", dtype=str)
-print(json.dumps({{"seconds": time.perf_counter() - t}}))
-""")["seconds"]
+print(json.dumps({{"seconds": time.perf_counter() - t, "cpu": time.process_time() - c}}))
+""")
 
 
 def time_stages(path: Path) -> dict[str, float]:
@@ -155,7 +156,7 @@ def compare(rev: str, count: int, rounds: int) -> None:
             for _ in range(rounds):
                 times["head"].append(time_convert(feed)["seconds"])
                 times[rev].append(time_convert(feed, base)["seconds"])
-                times["pandas"].append(time_pandas(feed))
+                times["pandas"].append(time_pandas(feed)["seconds"])
         finally:
             subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(base)], check=False)
     pandas_s = min(times["pandas"])
@@ -171,7 +172,7 @@ def measure(count: int, rounds: int, cores: int, tmp: Path) -> dict[str, object]
     feed = make_feed(tmp / f"Annonces-{count}.csv", count)
     runs: dict[str, list[dict[str, float]]] = {"pandas": [], "one": [], "all": []}
     for _ in range(rounds):
-        runs["pandas"].append({"seconds": time_pandas(feed)})
+        runs["pandas"].append(time_pandas(feed))
         runs["one"].append(time_convert(feed, workers=1))
         runs["all"].append(time_convert(feed, workers=cores))
     feed.unlink()
@@ -199,9 +200,10 @@ def report(results: list[dict[str, object]], cores: int, rounds: int) -> None:
         c1 = best["one"]["cpu_self"]
         cp, cw = best["all"]["cpu_self"], best["all"]["cpu_workers"]
         idle = max(cp, cw / cores)
-        print(f"{'':>9} CPU s: one process {c1:.2f}; all cores: conductor {cp:.2f} + workers {cw:.2f} "
-              f"(+{(cp + cw) / c1 - 1:.0%} work) → on idle cores ≈ {idle:.2f} s = {n / idle:,.0f}/s, "
-              f"{c1 / idle:.2f}× one process, {idle / p:.2f}× pandas' wall time")
+        pc = best["pandas"]["cpu"]
+        print(f"{'':>9} CPU s: pandas {pc:.2f}; one process {c1:.2f}; all cores: conductor {cp:.2f} + workers "
+              f"{cw:.2f} (+{(cp + cw) / c1 - 1:.0%} work) → on idle cores ≈ {idle:.2f} s = {n / idle:,.0f}/s, "
+              f"{c1 / idle:.2f}× one process, {idle / pc:.2f}× pandas' CPU time")
     last = results[-1]["best"]
     first = results[0]["best"]
     assert isinstance(last, dict) and isinstance(first, dict)
