@@ -228,11 +228,17 @@ def test_a_killed_worker_fails_convert_with_exit_4_naming_the_chunk(tmp_path: Pa
     assert not (tmp_path / "out" / "payloads.jsonl").exists()
 
 
+def _as_from_a_shell() -> None:
+    # A test runner's worker may ignore SIGINT, and an ignored SIGINT is inherited: Python then
+    # never turns Ctrl-C into KeyboardInterrupt. A shell starts commands with the default action.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_convert_and_its_workers(tmp_path: Path) -> None:
     feed = big_feed(tmp_path / "Annonces.csv", 2_500)
     proc = subprocess.Popen([sys.executable, "-m", "etl", "convert", str(feed), "--out", str(tmp_path / "out"),
                              "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_as_from_a_shell)
     workers = _workers_of(psutil.Process(proc.pid))
     time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
