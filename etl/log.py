@@ -82,7 +82,8 @@ class RunLog:
         if bar is None or not (self.tty or bar.unit):
             return
         now = time.monotonic()
-        if not force and now - bar.drawn < (0.1 if self.tty else self.progress_every) and bar.done != bar.total:
+        finished = self.tty and bar.total and bar.done >= bar.total  # the last step of a bar is drawn
+        if not force and now - bar.drawn < (0.1 if self.tty else self.progress_every) and not finished:
             return
         if not self.tty and force and now - bar.started < self.progress_every:
             return  # a log line at the start, or at the end of a short piece of work, says nothing

@@ -147,11 +147,20 @@ def test_an_accent_first_met_mid_file_and_a_byte_order_mark(tmp_path: Path) -> N
     assert_same_as_one_process(path, 2_200)
 
 
-def test_a_feed_in_a_zip_is_split_from_a_temporary_copy_that_is_removed(tmp_path: Path) -> None:
+def test_a_feed_in_a_zip_is_split_from_a_temporary_copy_that_is_removed(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
     send = write_zip(tmp_path / "send.zip", listings(30, agencies=AGENCIES, seed=4))
-    before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("annonces-*.csv"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # this test's own temporary folder
+    feed, _ = open_source(send)
+    chunking = feed.chunking(4_000)
+    assert chunking is not None and [p.name for p in scratch.iterdir()] == [chunking.path.name]  # type: ignore[attr-defined]
+    chunking.close()
     assert_same_as_one_process(send, 4_000)
-    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("annonces-*.csv")) <= before
+    assert list(scratch.iterdir()) == []
 
 
 def test_a_small_feed_stays_in_one_process(tmp_path: Path) -> None:
@@ -200,6 +209,9 @@ def test_convert_progress_is_a_bar_on_a_terminal_and_log_lines_elsewhere(tmp_pat
     progress = [line for line in pipe.text.splitlines() if "conversion de Annonces.csv :" in line]
     assert progress and "\r" not in pipe.text
     assert progress[-1].endswith("reste 0:00") and " 100 % — " in progress[-1]
+    quiet = Pipe()
+    run_convert([feed], tmp_path / "c", workers=1, log=RunLog(stream=quiet))  # type: ignore[arg-type]
+    assert "conversion de" not in quiet.text  # a short convert off a terminal: no progress line
 
 
 def big_feed(path: Path, count: int) -> Path:
