@@ -221,6 +221,7 @@ rules:
   - {to: data.prices.buy.price.amount, from: price, convert: positive_amount, required: true,
      code: E_PRICE_MISSING, message: "Prix absent."}
   - {to: data.spaces.residential.livingSpace, from: area, convert: amount}
+  - {to: data.spaces.spaceMeasureUnit, value: SQUARE_METER}
   - {to: data.structure.rooms.numberOfRooms, from: rooms, convert: half_count}
   - {to: data.texts.description.fr, from: text, convert: text, required: true}
 """
