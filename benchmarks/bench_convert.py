@@ -1,15 +1,19 @@
-"""Convert benchmark: parse → map → validate → serialize on a generated Poliris feed.
+"""Convert benchmark: parse → map → validate → serialize on generated Poliris feeds.
 
-Prints listings/s, peak RSS at two feed sizes (memory must be flat in the feed size), the
-ratio of our time to ``pandas.read_csv(sep="!#", engine="python")`` merely reading the same
-file, and what each stage costs per listing. Budget (blueprint §8): ≥ 10,000 listings/s in
-one process, ratio ≤ 0.5, flat memory.
+At each size (``--sizes``, default 20,000 and 100,000 listings) it times, in one run:
+``pandas.read_csv(sep="!#", engine="python")`` merely reading the file, convert with one
+process (``--workers 1``) and convert with every usable core, and samples the peak memory of
+the whole process tree (the sum of the processes' PSS: pages shared by forked workers count
+once). Budget (issue 14): all cores ≥ 10,000 listings/s and ≤ 0.5× pandas' read; 2 workers
+≥ 1.7× one; the tree's peak ≤ 2× one process's, and flat from the small size to the large.
+``--stages`` also prints what each stage costs per listing, in one process.
 
-Each measurement runs in a fresh process; ours and pandas' alternate for ``--rounds``
-rounds and the fastest of each is kept, because the speed of a shared VM drifts by tens
-of percent within a minute and a single pair of runs can land on either side of a drift.
+Each measurement runs in a fresh process; pandas, one process and all cores alternate for
+``--rounds`` rounds and the fastest of each is kept, because the speed of a shared VM drifts
+by tens of percent within a minute and a single run can land on either side of a drift.
 
-    uv run python benchmarks/bench_convert.py [--listings 20000] [--rounds 3]
+    uv run python benchmarks/bench_convert.py [--sizes 20000 100000] [--rounds 2] [--stages]
+    uv run python benchmarks/bench_convert.py --against REV [--listings 20000]   # one process, two trees
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import psutil
 
 from etl.extract.poliris.writer import write_annonces
 from etl.feedgen import listings
@@ -34,37 +41,63 @@ def make_feed(path: Path, count: int) -> Path:
 
 
 def _run(code: str, tree: Path | None = None) -> dict[str, float]:
+    """Run ``code`` in a fresh process, sampling the peak PSS of its process tree meanwhile."""
     env = {**os.environ, "PYTHONPATH": str(tree)} if tree is not None else None
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env,
-                         cwd=tree).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tree)
+    peak = 0.0
+    root = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        total = 0
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                total += p.memory_full_info().pss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        peak = max(peak, total / 2**20)
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(err)
+    result = json.loads(out.strip().splitlines()[-1])
+    result["tree_peak_mb"] = peak
+    return result
 
 
-def time_convert(path: Path, tree: Path | None = None) -> dict[str, float]:
-    """The whole convert, serialised payloads included; a fresh process, so its peak RSS is the converter's own.
-    ``tree``: another checkout of the project to time instead of this one (``--against``)."""
+def time_convert(path: Path, tree: Path | None = None, workers: int = 1) -> dict[str, float]:
+    """The whole convert, serialised payloads included, as the convert command runs it (bodies not
+    kept); a fresh process. ``tree``: another checkout to time instead of this one (``--against``)."""
+    if tree is not None:  # an older tree: its own convert(), one process
+        call = f"convert({str(path)!r})"
+        imports = "from etl.pipeline import convert"
+    else:
+        call = f"convert_feed(*open_source({str(path)!r}), workers={workers}, keep_bodies=False)"
+        imports = "from etl.pipeline.convert import convert_feed, open_source"
     return _run(f"""
 import json, resource, time
-from etl.pipeline import convert
+{imports}
 t = time.perf_counter(); n = ok = size = 0
-for o in convert({str(path)!r}):
+for o in {call}:
     n += 1
     if o.accepted:
         ok += 1; size += len(o.payload)
 dt = time.perf_counter() - t
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({{"seconds": dt, "records": n, "accepted": ok, "payload_mb": size / 1e6,
-                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                   "peak_rss_mb": me.ru_maxrss / 1024, "cpu_self": me.ru_utime + me.ru_stime,
+                   "cpu_workers": kids.ru_utime + kids.ru_stime}}))
 """, tree)
 
 
-def time_pandas(path: Path) -> float:
+def time_pandas(path: Path) -> dict[str, float]:
     return _run(f"""
 import json, time, warnings, pandas as pd
 warnings.simplefilter("ignore")
 t = time.perf_counter()
+c = time.process_time()
 pd.read_csv({str(path)!r}, sep="!#", engine="python", header=None, encoding="cp1252", dtype=str)
-print(json.dumps({{"seconds": time.perf_counter() - t}}))
-""")["seconds"]
+print(json.dumps({{"seconds": time.perf_counter() - t, "cpu": time.process_time() - c}}))
+""")
 
 
 def time_stages(path: Path) -> dict[str, float]:
@@ -123,7 +156,7 @@ def compare(rev: str, count: int, rounds: int) -> None:
             for _ in range(rounds):
                 times["head"].append(time_convert(feed)["seconds"])
                 times[rev].append(time_convert(feed, base)["seconds"])
-                times["pandas"].append(time_pandas(feed))
+                times["pandas"].append(time_pandas(feed)["seconds"])
         finally:
             subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(base)], check=False)
     pandas_s = min(times["pandas"])
@@ -134,42 +167,81 @@ def compare(rev: str, count: int, rounds: int) -> None:
     print(f"    pandas: best {pandas_s:.2f} s; head / {rev} = {min(times['head']) / min(times[rev]):.3f}")
 
 
+def measure(count: int, rounds: int, cores: int, tmp: Path) -> dict[str, object]:
+    """pandas, one process and every core on one feed, alternated; the best of each."""
+    feed = make_feed(tmp / f"Annonces-{count}.csv", count)
+    runs: dict[str, list[dict[str, float]]] = {"pandas": [], "one": [], "all": []}
+    for _ in range(rounds):
+        runs["pandas"].append(time_pandas(feed))
+        runs["one"].append(time_convert(feed, workers=1))
+        runs["all"].append(time_convert(feed, workers=cores))
+    feed.unlink()
+    best = {k: min(v, key=lambda r: r["seconds"]) for k, v in runs.items()}
+    return {"count": count, "mb": 0.0, "runs": runs, "best": best}
+
+
+def report(results: list[dict[str, object]], cores: int, rounds: int) -> None:
+    print(f"convert with 1 process and with all {cores} usable cores against pandas' read; best of {rounds} "
+          "alternated rounds; tree = peak PSS of the process tree (MB)")
+    print(f"{'listings':>9} {'pandas s':>9} {'1 proc s':>9} {'/s':>7} {'×pandas':>8} {'all s':>7} {'/s':>7} "
+          f"{'×pandas':>8} {'speed-up':>9} {'/core':>6} {'tree 1':>7} {'tree all':>9}")
+    for r in results:
+        best = r["best"]
+        assert isinstance(best, dict)
+        n = best["one"]["records"]
+        p, one, many = best["pandas"]["seconds"], best["one"]["seconds"], best["all"]["seconds"]
+        print(f"{n:>9,} {p:>9.2f} {one:>9.2f} {n / one:>7,.0f} {one / p:>8.2f} {many:>7.2f} {n / many:>7,.0f} "
+              f"{many / p:>8.2f} {one / many:>8.2f}× {one / many / cores:>6.2f} {best['one']['tree_peak_mb']:>7.0f} "
+              f"{max(x['tree_peak_mb'] for x in r['runs']['all']):>9.0f}")  # type: ignore[index]
+        for name in ("pandas", "one", "all"):
+            rounds_s = ", ".join(f"{x['seconds']:.2f}" for x in r["runs"][name])  # type: ignore[index]
+            print(f"{'':>9} rounds {name}: {rounds_s}")
+        # CPU time does not depend on what else the machine runs: what the cores would need, idle.
+        c1 = best["one"]["cpu_self"]
+        cp, cw = best["all"]["cpu_self"], best["all"]["cpu_workers"]
+        idle = max(cp, cw / cores)
+        pc = best["pandas"]["cpu"]
+        print(f"{'':>9} CPU s: pandas {pc:.2f}; one process {c1:.2f}; all cores: conductor {cp:.2f} + workers "
+              f"{cw:.2f} (+{(cp + cw) / c1 - 1:.0%} work) → on idle cores ≈ {idle:.2f} s = {n / idle:,.0f}/s, "
+              f"{c1 / idle:.2f}× one process, {idle / pc:.2f}× pandas' CPU time")
+    last = results[-1]["best"]
+    first = results[0]["best"]
+    assert isinstance(last, dict) and isinstance(first, dict)
+    n = last["all"]["records"]
+    rate = n / last["all"]["seconds"]
+    ratio = last["all"]["seconds"] / last["pandas"]["seconds"]
+    speedup = last["one"]["seconds"] / last["all"]["seconds"]
+    tree = max(max(x["tree_peak_mb"] for x in r["runs"]["all"]) for r in results)  # type: ignore[index]
+    one_tree = max(r["best"]["one"]["tree_peak_mb"] for r in results)  # type: ignore[index]
+    growth = (max(x["tree_peak_mb"] for x in results[-1]["runs"]["all"])  # type: ignore[index]
+              / max(x["tree_peak_mb"] for x in results[0]["runs"]["all"]))  # type: ignore[index]
+    print(f"targets at {n:,} listings: all cores {rate:,.0f}/s (≥ 10,000: {'met' if rate >= 10_000 else 'MISSED'}); "
+          f"{ratio:.2f}× pandas (≤ 0.5: {'met' if ratio <= 0.5 else 'MISSED'}); {cores} workers {speedup:.2f}× one "
+          f"(≥ 1.7: {'met' if speedup >= 1.7 else 'MISSED'}); tree peak {tree:.0f} MB = {tree / one_tree:.2f}× one "
+          f"process (≤ 2: {'met' if tree <= 2 * one_tree else 'MISSED'}), ×{growth:.2f} from the smallest size to the largest")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--listings", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--against", metavar="REV", help="also time this git revision, alternating rounds in one run")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--stages", action="store_true", help="also the cost of each stage, per listing")
+    parser.add_argument("--listings", type=int, default=20_000, help="feed size for --against and --stages")
+    parser.add_argument("--against", metavar="REV", help="time this git revision and this tree, one process, alternating")
     args = parser.parse_args()
     if args.against:
         return compare(args.against, args.listings, args.rounds)
+    print(f"machine: {os.cpu_count()} CPUs, {args.workers} usable; load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
-        small = make_feed(Path(tmp) / "small.csv", args.listings // 4)
-        big = make_feed(Path(tmp) / "Annonces.csv", args.listings)
-        mb = big.stat().st_size / 1e6
-        runs, pandas_runs = [], []
-        for _ in range(args.rounds):
-            runs.append(time_convert(big))
-            pandas_runs.append(time_pandas(big))
-        ours_small = time_convert(small)
-        stages = time_stages(big)
-    ours = min(runs, key=lambda r: r["seconds"])
-    pandas_s = min(pandas_runs)
-    n = ours["records"]
-    rate = n / ours["seconds"]
-    per_listing = ours["seconds"] / n * 1e6
-    budget = min(1e6 / 10_000, 0.5 * pandas_s / n * 1e6)
-    print(f"feed: {n} listings, {mb:.1f} MB (cp1252, 334 fields, trailing !#); best of {args.rounds} rounds")
-    print(f"convert: {ours['seconds']:.2f} s → {rate:,.0f} listings/s ({ours['accepted']} accepted, "
-          f"{ours['payload_mb']:.1f} MB of payloads)   budget ≥ 10,000/s")
-    print(f"pandas read_csv(sep='!#', engine='python'): {pandas_s:.2f} s → "
-          f"ratio ours/pandas = {ours['seconds'] / pandas_s:.2f}   budget ≤ 0.5")
-    ours_all = ", ".join(f"{r['seconds']:.2f}" for r in runs)
-    print(f"  all rounds: ours {ours_all} s; pandas {', '.join(f'{p:.2f}' for p in pandas_runs)} s")
-    print(f"peak RSS: {ours_small['peak_rss_mb']:.0f} MB at {ours_small['records']} listings, "
-          f"{ours['peak_rss_mb']:.0f} MB at {n} (flat = streaming)")
-    print(f"per listing: {per_listing:.0f} µs; the budget allows {budget:.0f} µs. Stages alone, µs per listing:")
-    for stage, us in stages.items():
-        print(f"  {stage:<38} {us:7.1f}")
+        results = [measure(count, args.rounds, args.workers, Path(tmp)) for count in args.sizes]
+        report(results, args.workers, args.rounds)
+        if args.stages:
+            stages = time_stages(make_feed(Path(tmp) / "stages.csv", args.listings))
+            print(f"stages alone, one process, µs per listing ({args.listings:,} listings):")
+            for stage, us in stages.items():
+                print(f"  {stage:<38} {us:7.1f}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (other work on this machine slows every figure)")
 
 
 if __name__ == "__main__":

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 import orjson
 
 
-class RunLog:
-    """``fmt`` is ``text`` or ``json``. Progress bars only on a terminal and in text mode."""
+@dataclass(slots=True)
+class _Bar:
+    label: str
+    done: int
+    total: int
+    drawn: float  # when it was last drawn (or logged)
+    started: float
+    items: int | None = None  # what is counted when ``done`` is another measure (bytes read)
+    unit: str = ""  # of ``items`` (« annonces »)
 
-    def __init__(self, fmt: str = "text", stream: TextIO | None = None):
+
+class RunLog:
+    """``fmt`` is ``text`` or ``json``. Progress bars only on a terminal and in text mode; elsewhere
+    a progress started with ``unit`` is logged as a plain line every ``progress_every`` seconds."""
+
+    def __init__(self, fmt: str = "text", stream: TextIO | None = None, *, progress_every: float = 10.0):
         self.fmt = fmt
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() and fmt == "text"
-        self._bar: tuple[str, int, int, float] | None = None
+        self.progress_every = progress_every
+        self._bar: _Bar | None = None
 
     def event(self, event: str, message: str = "", *, level: str = "info", **fields: Any) -> None:
         self._clear_bar()
@@ -33,15 +47,27 @@ class RunLog:
                               f"{' ' + extra if extra else ''}\n")
         self.stream.flush()
 
-    def start_progress(self, label: str, total: int) -> None:
-        self._bar = (label, 0, total, 0.0)
+    def start_progress(self, label: str, total: int, *, unit: str = "") -> None:
+        """``unit``: ``done`` measures something else (bytes read), and ``items`` of ``unit`` are
+        shown with their rate; ``total`` 0 when unknown (no bar, no time left)."""
+        now = time.monotonic()
+        self._bar = _Bar(label, 0, total, now, now, 0 if unit else None, unit)
         self._draw(force=True)
 
     def advance(self, n: int = 1) -> None:
         if self._bar is None:
             return
-        label, done, total, last = self._bar
-        self._bar = (label, done + n, total, last)
+        self._bar.done += n
+        self._draw()
+
+    def progress_to(self, done: int, items: int, total: int = 0) -> None:
+        """Absolute progress: ``done`` of ``total`` (0: unknown), ``items`` counted so far."""
+        bar = self._bar
+        if bar is None:
+            return
+        if total:
+            bar.done, bar.total = done, total
+        bar.items = items
         self._draw()
 
     def end_progress(self) -> None:
@@ -52,18 +78,40 @@ class RunLog:
             self._bar = None
 
     def _draw(self, force: bool = False) -> None:
-        if not self.tty or self._bar is None:
+        bar = self._bar
+        if bar is None or not (self.tty or bar.unit):
             return
-        label, done, total, last = self._bar
         now = time.monotonic()
-        if not force and now - last < 0.1 and done != total:
+        finished = self.tty and bar.total and bar.done >= bar.total  # the last step of a bar is drawn
+        if not force and now - bar.drawn < (0.1 if self.tty else self.progress_every) and not finished:
             return
-        self._bar = (label, done, total, now)
+        if not self.tty and force and now - bar.started < self.progress_every:
+            return  # a log line at the start, or at the end of a short piece of work, says nothing
+        bar.drawn = now
+        done, total = bar.done, bar.total
+        if bar.items is None:
+            counts = f"{done}/{total}"
+        else:
+            elapsed = now - bar.started
+            rate = bar.items / elapsed if elapsed > 0 else 0.0
+            counts = f"{_thousands(bar.items)} {bar.unit}, {_thousands(round(rate))}/s"
+            if total and done and elapsed > 0:
+                left = elapsed * (total - done) / done
+                counts += f", reste {int(left // 60)}:{int(left % 60):02d}"
+        if not self.tty:
+            share = f"{100 * done // total} % — " if total else ""
+            self.event("progress", f"{bar.label} : {share}{counts}", done=done, total=total, items=bar.items)
+            return
         width = 30
-        filled = int(width * done / total) if total else width
-        self.stream.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        filled = min(width, int(width * done / total)) if total else (width if bar.items is None else 0)
+        shown = f"[{'#' * filled}{'.' * (width - filled)}] " if total or bar.items is None else ""
+        self.stream.write(f"\r\x1b[K{bar.label} {shown}{counts}")
         self.stream.flush()
 
     def _clear_bar(self) -> None:
         if self.tty and self._bar is not None:
             self.stream.write("\r\x1b[K")
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")  # French: a narrow no-break space between thousands

@@ -12,7 +12,9 @@ A format
   (every record accounted for, in source order), its facts (records read, complete or
   truncated, encoding, dialect), how its media are versioned, how its fields are named in
   messages, and what "empty" looks like in it (``blank_markers``: Poliris writes ``0`` and
-  ``00/00/0000`` for nothing; a spreadsheet's ``0`` is a zero).
+  ``00/00/0000`` for nothing; a spreadsheet's ``0`` is a zero);
+- **may be read in chunks** by worker processes (``Feed.chunking``, optional): a format that
+  implements it returns a ``Chunking``; one that does not is read by one process.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, ClassVar
 
 from etl.extract.container import Container
 from etl.issues import Issue
-from etl.records import ExtractResult, FeedFacts
+from etl.records import ExtractResult, FeedFacts, RecordError, SourceLocation
 
 NOTHING: Mapping[str, Any] = {}
 
@@ -72,6 +74,81 @@ class Detection:
 NOT_MINE = Detection(0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of a source for one worker: the records that start between two byte offsets."""
+
+    index: int  # 0-based, in source order
+    start: int  # byte offset of its first line
+    end: int | None  # records starting at or after it belong to the next chunk (None: to the end)
+    line: int  # physical lines before ``start`` (its first line is ``line + 1``)
+    state: Any  # the format's reading state assumed at ``start`` (checked when merging)
+
+
+@dataclass(slots=True)
+class ChunkEnd:
+    """Where the read of a chunk stopped, and what it found (its ``facts``: records, errors, lines;
+    completeness and problems only when it reached the end of the source)."""
+
+    stop: int  # byte offset of the first line it did not read: where the next chunk must start
+    line: int  # physical lines before ``stop``
+    state: Any  # reading state at ``stop``
+    at_end: bool  # reached the end of the source
+    facts: FeedFacts
+    extra: Any = None  # the format's own (e.g. which encodings were met)
+
+
+class ChunkRead(ABC):
+    """The records of one chunk, in order (iterate once); ``end`` is set once exhausted."""
+
+    end: ChunkEnd | None = None
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[ExtractResult]: ...
+
+    @abstractmethod
+    def claim(self, item: ExtractResult) -> Any:
+        """What ``Chunking.judge`` needs of a record read here (None: nothing to judge)."""
+
+
+class Chunking(ABC):
+    """A feed split for worker processes, and merged back as one pass would have read it.
+
+    The conductor takes ``chunks()`` in order (it may start reading before the plan is complete),
+    workers ``read`` them, and the conductor merges their ends in order: each chunk's start is a
+    guess (offset and reading state) that ``follows`` checks against where the chunk before
+    stopped: a record spanning the boundary, or a state the guess missed, means the chunk is read
+    again from there. What one chunk cannot judge alone (a key already seen in an earlier chunk)
+    the worker ``claim``s and the conductor ``judge``s, in source order.
+    """
+
+    size: int  # bytes to read, for progress
+
+    @abstractmethod
+    def chunks(self) -> Iterator[Chunk]:
+        """The plan, in order; the first chunk starts from the true initial state."""
+
+    @abstractmethod
+    def read(self, chunk: Chunk) -> ChunkRead:
+        """The records of a chunk (in a worker); record numbers count from 1 within the chunk."""
+
+    @abstractmethod
+    def judge(self, claim: Any, location: SourceLocation) -> RecordError | None:
+        """In source order, in the conductor: the error a whole pass would have made of the record
+        (a duplicate key), or None when it stands."""
+
+    @abstractmethod
+    def follows(self, before: ChunkEnd, chunk: Chunk) -> Chunk | None:
+        """None when ``chunk`` was read from where ``before`` stopped, else the chunk to read again."""
+
+    @abstractmethod
+    def merge(self, end: ChunkEnd) -> None:
+        """Count a merged chunk in the feed's facts (in order)."""
+
+    def close(self) -> None:
+        """Remove what planning made (a temporary copy of an archived file)."""
+
+
 class Feed(ABC):
     """One source opened by its format, ready to stream. ``records()`` may be called again (it re-reads)."""
 
@@ -108,6 +185,12 @@ class Feed(ABC):
     def label(self, name: str) -> str:
         """How messages name a source field: « champ 11 (Prix) », « colonne Prix (€) »."""
         return self.format.label(name)
+
+    def chunking(self, chunk_bytes: int, *, min_bytes: int = 0) -> Chunking | None:
+        """This source split in chunks of about ``chunk_bytes`` for worker processes, or None:
+        a format that cannot split its sources (the default), or a source under ``min_bytes`` (or
+        two chunks): too small to be worth it."""
+        return None
 
 
 class FeedFormat(ABC):

@@ -91,6 +91,10 @@ class Container:
             return self._infos[member].file_size
         return os.path.getsize(self._file(member))
 
+    def local_path(self, member: str | None = None) -> Path | None:
+        """The file on disk another process can open and seek in; None inside a ZIP (deflated)."""
+        return None if self.kind == "zip" else self._file(member)
+
     def _file(self, member: str | None) -> Path:
         return self.path if member is None or self.kind == "file" else self.path / member
 

@@ -47,10 +47,14 @@ class LineReader:
     hints at a truncated upload, though many writers omit the final one).
     """
 
-    def __init__(self, stream: Readable, *, chunk_size: int = CHUNK_SIZE, max_line: int = MAX_LINE_BYTES) -> None:
+    def __init__(self, stream: Readable, *, chunk_size: int = CHUNK_SIZE, max_line: int = MAX_LINE_BYTES,
+                 separator: bytes | None = None) -> None:
         self._stream = stream
         self._chunk_size = chunk_size
         self._max_line = max_line
+        # Given when reading from the middle of a file (a chunk): the file's own terminator, as
+        # decided on its head, and no byte-order mark to look for.
+        self._separator = separator
         self.newline: str | None = None
         self.bom = False
         self.utf16 = False
@@ -59,6 +63,10 @@ class LineReader:
     def _chunks(self) -> Iterator[bytes]:
         read = self._stream.read
         size = self._chunk_size
+        if self._separator is not None:
+            while chunk := read(size):
+                yield chunk
+            return
         head = b""
         while len(head) < len(UTF8_BOM):  # a short first read must not hide a BOM
             more = read(size)
@@ -119,8 +127,13 @@ class LineReader:
             return lines, b"", len(carry)
         return lines, carry, skipping
 
+    @property
+    def separator(self) -> bytes | None:
+        """The byte lines are cut on (b"\\n" or b"\\r"), once decided."""
+        return None if self.newline is None else (b"\r" if self.newline == "\r" else b"\n")
+
     def __iter__(self) -> Iterator[bytes | LineTooLong]:
-        sep: bytes | None = None
+        sep: bytes | None = self._separator
         carry = b""
         skipping = -1  # >= 0: length so far of an over-long line being discarded
         for chunk in self._chunks():

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from etl.agencies import load_config
 from etl.log import RunLog
 from etl.errors import EXIT_USAGE, ConfigError
+from etl.pipeline.convert_cli import add_workers_option
 from etl.pipeline.run import RunOptions, RunResult, run
 from etl.report.outdir import OutputDirError
 
@@ -34,6 +35,7 @@ def add_parsers(subparsers: Any) -> None:
     _common(p)
     p.add_argument("--out", type=Path, help="reports directory (default: <reports_dir>/plan-<timestamp>)")
     _one_off(p)
+    add_workers_option(p)
     p.set_defaults(func=cmd_plan)
 
     r = subparsers.add_parser("run", help="the nightly job: convert, plan, apply, report")
@@ -47,6 +49,7 @@ def add_parsers(subparsers: Any) -> None:
     r.add_argument("--queue", action="store_true",
                    help="enqueue the agencies for the workers (`classifieds-etl worker`) instead of running them here")
     _one_off(r)
+    add_workers_option(r)
     r.set_defaults(func=cmd_run)
 
     s = subparsers.add_parser("status", help="refresh publication statuses; list what needs action")
@@ -151,7 +154,8 @@ def cmd_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         return log_end(log, None, EXIT_USAGE, planned=True)
     try:
         result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state, out_dir=getattr(args, "out", None),
-                                                  source=args.source, partial=args.partial), log)
+                                                  source=args.source, partial=args.partial,
+                                                  workers=args.workers), log)
     except (ConfigError, OutputDirError) as exc:
         _usage_error(log, err, exc)
         return log_end(log, None, EXIT_USAGE, planned=True)
@@ -175,7 +179,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
     if cfg is None:
         return log_end(log, None, EXIT_USAGE, planned=args.dry_run)
     opts = RunOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete, wait_lock=args.wait_lock,
-                      out_dir=args.out, state_url=args.state, source=args.source, partial=args.partial)
+                      out_dir=args.out, state_url=args.state, source=args.source, partial=args.partial,
+                      workers=args.workers)
     try:
         result = run(cfg, args.agency, opts, log)
     except (ConfigError, OutputDirError) as exc:

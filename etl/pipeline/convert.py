@@ -26,6 +26,8 @@ from etl.model.check import check_body
 from etl.outcome import ListingKey, Outcome
 from etl.validate.portals import evaluate
 from etl.validate.settings import PortalRules
+from etl.pipeline import convert_workers
+from etl.pipeline.convert_workers import Work, convert_chunks
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ def open_source(source: str | Path, *, mapping: str | Path | None = None, format
 def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | Path | None = None,
             stats: FeedFacts | None = None, only_agency: str | None = None,
             options_for: Callable[[str], AgencyOptions] | None = None, format: str = AUTO,
-            source_options: Mapping[str, Any] | None = None) -> Iterator[Outcome]:
+            source_options: Mapping[str, Any] | None = None, workers: int = 1) -> Iterator[Outcome]:
     """Stream the outcomes of one source (``open_source`` then ``convert_feed``).
 
     ``agency_id`` is the agency of records that name none; ``only_agency`` keeps the records of
@@ -217,31 +219,50 @@ def convert(source: str | Path, *, agency_id: str | None = None, mapping: str | 
     at all (``UnsupportedFeed`` when it is in no format this configuration reads).
     """
     feed, spec = open_source(source, mapping=mapping, format=format, agency_id=agency_id, options=source_options)
-    return convert_feed(feed, spec, stats=stats, only_agency=only_agency, options_for=options_for)
+    return convert_feed(feed, spec, stats=stats, only_agency=only_agency, options_for=options_for, workers=workers)
 
 
 def convert_feed(feed: Feed, spec: MappingSpec, *, stats: FeedFacts | None = None, only_agency: str | None = None,
-                 options_for: Callable[[str], AgencyOptions] | None = None) -> Iterator[Outcome]:
+                 options_for: Callable[[str], AgencyOptions] | None = None, workers: int = 1,
+                 keep_bodies: bool = True, chunk_bytes: int | None = None,
+                 progress: Callable[[int, int, int], None] | None = None) -> Iterator[Outcome]:
     """Stream the outcomes of an opened feed. ``stats`` (the conductor's facts about the feed,
-    counted after the ``only_agency`` filter) is final once the outcomes are exhausted."""
+    counted after the ``only_agency`` filter) is final once the outcomes are exhausted.
+
+    ``workers`` > 1: a feed whose format can split it and that is large enough (``MIN_CHUNKS``
+    chunks of ``chunk_bytes``, default ``convert_workers.CHUNK_BYTES``) is converted by that many processes, with the same outcomes in the
+    same order (``convert_workers``). ``keep_bodies=False``: accepted listings with nothing to
+    report come without ``body`` (their ``payload`` is the body, serialised). ``progress`` is told
+    (records, bytes read, bytes in all; 0, 0 when unknown) now and then."""
     stats = stats if stats is not None else FeedFacts(source=feed.source)
     stats.format = feed.format.name
     converter = Converter(spec, dict(feed.columns), feed.label, options_for or (lambda _a: _default_options()),
                           blank_markers=feed.format.blank_markers)
     base = FeedContext(photos_mode=feed.media_mode, photo_versions=feed.media_versions())
-    for item in feed.records():
-        if only_agency is not None:
-            item_agency = item.agency_id
-            if item_agency is not None and item_agency != only_agency:
-                stats.other_agencies += 1
-                continue
-        stats.records += 1
-        if isinstance(item, RecordError):
-            yield rejected_at_extraction(item)
-        else:
-            if stats.dialect is None:
-                stats.dialect = item.format_version or feed.facts.dialect
-            yield converter.convert(item, base)
+    chunk_bytes = chunk_bytes or convert_workers.CHUNK_BYTES
+    chunking = feed.chunking(chunk_bytes, min_bytes=convert_workers.MIN_CHUNKS * chunk_bytes) if workers > 1 else None
+    if chunking is not None:
+        work = Work(chunking, converter.convert, rejected_at_extraction, base, only_agency, keep_bodies,
+                    feed.facts.dialect)
+        yield from convert_chunks(work, stats, workers=workers, progress=progress)
+    else:
+        for item in feed.records():
+            if only_agency is not None:
+                item_agency = item.agency_id
+                if item_agency is not None and item_agency != only_agency:
+                    stats.other_agencies += 1
+                    continue
+            stats.records += 1
+            if isinstance(item, RecordError):
+                yield rejected_at_extraction(item)
+            else:
+                if stats.dialect is None:
+                    stats.dialect = item.format_version or feed.facts.dialect
+                yield converter.convert(item, base)
+            if progress is not None and not stats.records & 1023:
+                progress(stats.records, 0, 0)
+        if progress is not None:
+            progress(stats.records, 0, 0)
     stats.encoding = feed.facts.encoding
     stats.errors = feed.facts.errors
     stats.lines = feed.facts.lines

@@ -20,6 +20,7 @@ from etl.log import RunLog
 from etl.outcome import Outcome
 from etl.extract.registry import AUTO, formats
 from etl.pipeline.convert import convert_feed, open_source
+from etl.pipeline.convert_workers import usable_cores
 from etl.records import FeedFacts
 from etl.report.atomic import atomic_path
 from etl.report.outdir import OutputDirError, prepare_out_dir
@@ -39,7 +40,23 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--out", required=True, type=Path, help="output directory (created if missing)")
     p.add_argument("--language", choices=("fr", "en"), default="fr", help="language of the reports")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
+    add_workers_option(p)
     p.set_defaults(func=cmd_convert)
+
+
+def add_workers_option(p: Any) -> None:
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="processes converting a large feed (default: the machine's usable cores; 1: one process)")
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"nombre de processus invalide : {text} (un entier ≥ 1)")
+    return n
 
 
 def write_payload_lines(outcomes: Iterable[Outcome], path: Path) -> Iterable[Outcome]:
@@ -54,8 +71,10 @@ def write_payload_lines(outcomes: Iterable[Outcome], path: Path) -> Iterable[Out
 
 
 def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = None, agency: str | None = None,
-                log: RunLog | None = None, language: str = "fr", format: str = AUTO) -> tuple[int, ConvertSummary]:
+                log: RunLog | None = None, language: str = "fr", format: str = AUTO,
+                workers: int | None = None, chunk_bytes: int | None = None) -> tuple[int, ConvertSummary]:
     log = log or RunLog()
+    workers = workers or usable_cores()
     summary = ConvertSummary(command="convert")
     try:
         prepare_out_dir(out_dir)
@@ -64,13 +83,24 @@ def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = Non
         return EXIT_USAGE, summary
     started = time.monotonic()
 
+    def progress(records: int, done: int, total: int) -> None:
+        log.progress_to(done, records, total)
+
     def outcomes() -> Iterable[Outcome]:
         for source in sources:
             feed, spec = open_source(source, mapping=mapping, format=format, agency_id=agency)
             stats = FeedFacts(source=str(source))
             log.event("source", f"lecture de {source} : {feed.format.title} (format {feed.format.name}), "
                       f"mapping {spec.mapping}", source=str(source), format=feed.format.name, mapping=spec.mapping)
-            yield from summary.add_all(convert_feed(feed, spec, only_agency=agency, stats=stats))
+            log.start_progress(f"conversion de {source.name}", 0, unit="annonces")
+            try:
+                # Bodies are not kept: payloads.jsonl is written from the payloads, and the reports
+                # show only those of listings with something to say (kept).
+                yield from summary.add_all(convert_feed(feed, spec, only_agency=agency, stats=stats, workers=workers,
+                                                        keep_bodies=False, chunk_bytes=chunk_bytes,
+                                                        progress=progress))
+            finally:
+                log.end_progress()
             summary.add_source(source, stats)
             for problem in stats.problems:
                 log.event("source_incomplete" if not stats.complete else "source_note", f"{source}: {problem}",
@@ -98,5 +128,6 @@ def run_convert(sources: list[Path], out_dir: Path, *, mapping: str | None = Non
 
 def cmd_convert(args: argparse.Namespace) -> int:
     code, _ = run_convert(list(args.source), args.out, mapping=args.mapping, agency=args.agency,
-                          log=RunLog(args.log_format), language=args.language, format=args.format)
+                          log=RunLog(args.log_format), language=args.language, format=args.format,
+                          workers=args.workers)
     return code

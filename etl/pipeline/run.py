@@ -24,6 +24,7 @@ from etl.load.client import AvivClient
 from etl.agencies import Agency, LoadedConfig
 from etl.log import RunLog
 from etl.load.planner import GuardSettings, Plan, plan
+from etl.pipeline.convert_workers import usable_cores
 from etl.pipeline.sources import Tonight, config_fingerprint, outcomes, resolve_source
 from etl.records import FeedFacts
 from etl.report.summary import ConvertSummary
@@ -43,6 +44,7 @@ class RunOptions:
     partial: bool = False            # the feed is a subset of the agency's listings: create and update, never delete
     lock_stale_after: float | None = None  # overrides defaults.lock_stale_after (a queued run: the stall timeout)
     lock_heartbeat: float | None = None    # refresh the lock this often for the whole run, from a thread
+    workers: int | None = None       # processes converting a large feed (None: the machine's usable cores)
 
 
 @dataclass(slots=True)
@@ -207,7 +209,7 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
                   agency=agency.id, source=str(path), partial=options.partial)
     state = store.listings(agency.id)
     stats = FeedFacts(str(path))
-    stream = outcomes(cfg, agency, path, stats)
+    stream = outcomes(cfg, agency, path, stats, workers=options.workers or usable_cores())
     if summary is not None:
         stream = summary.add_all(stream)
     t_plan = time.perf_counter()

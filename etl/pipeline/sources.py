@@ -132,7 +132,7 @@ def read_payloads(path: Path, agency_id: str, stats: FeedFacts | None = None) ->
         stats.records = n
 
 
-def outcomes(cfg: LoadedConfig, agency: Agency, path: Path, stats: FeedFacts) -> Iterator[Outcome]:
+def outcomes(cfg: LoadedConfig, agency: Agency, path: Path, stats: FeedFacts, *, workers: int = 1) -> Iterator[Outcome]:
     """The agency's outcomes tonight: what ``convert`` wrote (``payloads-jsonl``), or its feed
     converted with its mapping (or its format's own), keeping its own records of a grouped send."""
     if agency.format == PAYLOADS_FORMAT:
@@ -142,4 +142,5 @@ def outcomes(cfg: LoadedConfig, agency: Agency, path: Path, stats: FeedFacts) ->
     options = AgencyOptions(portal_rules=cfg.portal_rules(agency), photo_base_url=agency.photo_base_url,
                             source_system=agency.source_system, offerer_estate_id=agency.offerer_estate_id)
     return convert(path, agency_id=agency.id, mapping=mapping, stats=stats, only_agency=agency.id,
-                   options_for=lambda _agency: options, format=agency.format, source_options=agency.source_options)
+                   options_for=lambda _agency: options, format=agency.format, source_options=agency.source_options,
+                   workers=workers)

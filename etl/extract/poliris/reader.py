@@ -22,11 +22,12 @@ docs/extract.md for the whole set of rules and codes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from etl.extract.container import DEFAULT_LIMITS, ArchiveLimits, Container
 from etl.extract.poliris.bundle import Bundle, find_bundle, open_bundle
@@ -40,7 +41,7 @@ from etl.extract.decoding import (
 from etl.extract.lines import LineReader, LineTooLong, Readable
 from etl.extract.poliris.fields import FIELDS
 from etl.extract.poliris.line import normalise, split_fields
-from etl.extract.base import Feed, FeedFormat, MediaVersions
+from etl.extract.base import Chunking, Feed, FeedFormat, MediaVersions
 from etl.records import ExtractResult, FeedFacts, RecordError, SourceLocation, SourceRecord
 from etl.errors import SourceUnreadable
 from etl.issues import Issue, error, warning
@@ -168,23 +169,38 @@ class PolirisFeed(Feed):
         be read to its end (damaged archive, I/O error, UTF-16)."""
         self.facts = self._new_facts()
         with self.bundle.open_annonces() as stream:
-            # Hold each record back by one: only at the end of the file is it known whether the
-            # last one was cut by a truncated upload. Published, a cut listing would replace the
-            # full one on the portals (a PUT is a full replacement) and lose its photos and text.
-            pending: ExtractResult | None = None
-            for item in _Parser(self, stream).run():
-                if pending is not None:
-                    yield pending
-                pending = item
-            if pending is not None:
-                if self.facts.complete is False and isinstance(pending, SourceRecord):
-                    self.facts.errors += 1
-                    pending = RecordError(pending.location, [error(
-                        "E_LINE_TRUNCATED",
-                        f"{pending.location} : annonce coupée par la fin du fichier (transfert interrompu ?) ; "
-                        "elle n'est pas publiée et sa version en ligne est conservée. Renvoyez un export complet.")],
-                        agency_id=pending.agency_id, source_key=pending.source_key)
-                yield pending
+            yield from hold_last(_Parser(self, stream).run(), self.facts)
+
+    def chunking(self, chunk_bytes: int, *, min_bytes: int = 0) -> Chunking | None:
+        """Chunks of Annonces.csv for worker processes (``chunks.PolirisChunking``); ``None`` for
+        a send too small to be worth splitting in ``chunk_bytes`` pieces."""
+        from etl.extract.poliris.chunks import PolirisChunking
+
+        return PolirisChunking.plan(self, chunk_bytes, min_bytes)
+
+
+def hold_last(items: Iterator[ExtractResult], facts: FeedFacts,
+              on_cut: Callable[[SourceRecord, RecordError], None] | None = None) -> Iterator[ExtractResult]:
+    """Pass ``items`` through holding each back by one: only at the end of the file is it known
+    whether the last record was cut by a truncated upload. Published, a cut listing would replace
+    the full one on the portals (a PUT is a full replacement) and lose its photos and text."""
+    pending: ExtractResult | None = None
+    for item in items:
+        if pending is not None:
+            yield pending
+        pending = item
+    if pending is not None:
+        if facts.complete is False and isinstance(pending, SourceRecord):
+            facts.errors += 1
+            cut = RecordError(pending.location, [error(
+                "E_LINE_TRUNCATED",
+                f"{pending.location} : annonce coupée par la fin du fichier (transfert interrompu ?) ; "
+                "elle n'est pas publiée et sa version en ligne est conservée. Renvoyez un export complet.")],
+                agency_id=pending.agency_id, source_key=pending.source_key)
+            if on_cut is not None:
+                on_cut(pending, cut)
+            pending = cut
+        yield pending
 
 
 def read_poliris(source: str | Path | Container, *, agency_id: str | None = None,
@@ -217,17 +233,45 @@ def _photos_mode(text: str, where: str) -> tuple[str | None, Issue | None]:
     )
 
 
-class _Parser:
-    """One pass over Annonces.csv. Kept as an object so the hot loop reads locals only."""
+class _NeverSeen(dict[tuple[str, str], int]):
+    """The keys seen, for a chunk read by a worker: it cannot know the keys of the chunks before
+    its own, so it judges no duplicate and the conductor judges them all, in file order."""
 
-    def __init__(self, feed: PolirisFeed, stream: Readable) -> None:
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def __setitem__(self, key: tuple[str, str], value: int) -> None:
+        pass
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """What reading carries from one line to the next beyond the line itself: a chunk read from
+    the middle of the file must start from the state a whole pass would have there."""
+
+    width: int | None  # the file's row width so far
+    first_encoding: str | None  # of the first accented line (later lines of the other are "mixed")
+    last_malformed: bool = False  # the last record was cut or narrower than the file's rows
+
+
+class _Parser:
+    """One pass over Annonces.csv, or over a chunk of it (``start``…``end``: the records that
+    start between these byte offsets, from ``state``). Kept as an object so the hot loop reads
+    locals only."""
+
+    def __init__(self, feed: PolirisFeed, stream: Readable, *, separator: bytes | None = None,
+                 start: int = 0, end: int | None = None, line: int = 0, state: ReadState | None = None,
+                 judge_duplicates: bool = True) -> None:
         self.feed = feed
         self.file = feed.source
         self.stats = feed.facts
-        self.reader = LineReader(stream)
+        self.reader = LineReader(stream, separator=separator)
         self.decoder = LineDecoder()
         self.lines = iter(self.reader)
-        self.lineno = 0
+        self.lineno = line
         self.recno = 0
         version = feed.config_version
         self.config_version = version
@@ -235,9 +279,21 @@ class _Parser:
         # The file's row width: announced by Config.txt, then learnt from clean lines of a
         # revision's width (a row missing a field must not become the reference).
         self.width: int | None = VERSION_WIDTHS.get(version or "")
-        self.seen: dict[tuple[str, str], int] = {}
+        self.seen: dict[tuple[str, str], int] = {} if judge_duplicates else _NeverSeen()
         self.ahead: _Line | LineTooLong | None = None
         self.last_malformed = False
+        if state is not None:
+            self.width, self.last_malformed = state.width, state.last_malformed
+            self.decoder.first_encoding = state.first_encoding
+        # Byte offset of the next unread line; only exact when the separator is given (chunks),
+        # where a CR separator is cut off the lines and an LF one is left on.
+        self.pos = start
+        self.after_line = 1 if separator == b"\r" else 0
+        self.end = sys.maxsize if end is None else end
+        self.stopped = False  # the chunk ended before the end of the file
+
+    def state(self) -> ReadState:
+        return ReadState(self.width, self.decoder.first_encoding, self.last_malformed)
 
     # --- reading lines ---------------------------------------------------------------
 
@@ -249,7 +305,9 @@ class _Parser:
         for raw in self.lines:
             self.lineno += 1
             if isinstance(raw, LineTooLong):
+                self.pos += raw.size + 1
                 return raw
+            self.pos += len(raw) + self.after_line
             prepared = self._prepare(raw)
             if prepared is not None:
                 return prepared
@@ -318,14 +376,21 @@ class _Parser:
             while True:
                 line = self.ahead
                 if line is None:
+                    if self.pos >= self.end:
+                        # The next record belongs to the next chunk. A line read ahead while
+                        # joining (above) is this chunk's to finish, so only a fresh line stops it.
+                        self.stopped = True
+                        break
                     raw = next(lines, None)
                     if raw is None:
                         break
                     self.lineno += 1
                     if isinstance(raw, LineTooLong):
+                        self.pos += raw.size + 1
                         self.recno += 1
                         yield self._too_long(raw)
                         continue
+                    self.pos += len(raw) + self.after_line
                     try:
                         text = raw.decode("utf-8")
                     except UnicodeDecodeError:
@@ -393,6 +458,8 @@ class _Parser:
             stats.lines = self.lineno
             stats.records = self.recno
             stats.encoding = self.decoder.encoding
+        if self.stopped:
+            return
         if self.reader.utf16:
             raise SourceUnreadable(
                 f"{self.file} : fichier encodé en UTF-16, non pris en charge ; "
@@ -545,11 +612,8 @@ class _Parser:
         ident = (agency, key)
         first_no = self.seen.get(ident)
         if first_no is not None:
-            return self._error(location, agency, key, values, error(
-                "E_KEY_DUPLICATE",
-                f"{self.file}, ligne {no} : l'identifiant « {key} » de l'agence « {agency} » figure déjà ligne {first_no} ; "
-                "cette seconde annonce est ignorée. Chaque annonce doit avoir son propre identifiant technique (champ 175).",
-                source_field="175", value=key))
+            self.stats.errors += 1
+            return duplicate_error(location, agency, key, raw_prefix(values), first_no)
         self.seen[ident] = no
         return SourceRecord(
             agency_id=agency, source_key=key, location=location, values=values, columns=COLUMNS,
@@ -558,8 +622,22 @@ class _Parser:
     def _error(self, location: SourceLocation, agency: str | None, key: str | None, values: list[str],
                issue: Issue) -> RecordError:
         self.stats.errors += 1
-        raw = '"' + '"!#"'.join(values[:8]) + '"…'
-        return RecordError(location=location, issues=[issue], agency_id=agency, source_key=key, raw=raw[:_RAW_PREFIX])
+        return RecordError(location=location, issues=[issue], agency_id=agency, source_key=key, raw=raw_prefix(values))
+
+
+def raw_prefix(values: Sequence[str]) -> str:
+    """The start of a record as written, for a report's error line."""
+    return ('"' + '"!#"'.join(values[:8]) + '"…')[:_RAW_PREFIX]
+
+
+def duplicate_error(location: SourceLocation, agency: str, key: str, raw: str, first_line: int) -> RecordError:
+    """A second record of the same (agency, key): the first one, on ``first_line``, stands."""
+    return RecordError(location=location, issues=[error(
+        "E_KEY_DUPLICATE",
+        f"{location.file}, ligne {location.line} : l'identifiant « {key} » de l'agence « {agency} » figure déjà "
+        f"ligne {first_line} ; cette seconde annonce est ignorée. Chaque annonce doit avoir son propre identifiant "
+        "technique (champ 175).", source_field="175", value=key)],
+        agency_id=agency, source_key=key, raw=raw)
 
 
 _UNDEFINED_TO_REPLACEMENT: Final = {c: "\ufffd" for c in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
