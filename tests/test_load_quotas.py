@@ -4,6 +4,7 @@ and the agency's report lists what did not fit."""
 from __future__ import annotations
 
 import copy
+import html
 import io
 import json
 from pathlib import Path
@@ -114,8 +115,11 @@ def test_a_night_publishes_exactly_the_quota_and_the_report_lists_the_others(
     summary = json.loads(res.reports["summary"].read_text(encoding="utf-8"))
     listed = summary["agencies"]["ag"]["run"]["over_quota"]
     assert {f"ag-{q['source_key']}" for q in listed} == left_out
-    page = res.reports["html:ag"].read_text(encoding="utf-8")
+    page = html.unescape(res.reports["html:ag"].read_text(encoding="utf-8"))
     assert "Au-delà des quotas de votre contrat" in page and "20 annonces sur" in page
     assert all(f"REF-{sk[3:]}" in page for sk in left_out)
+    # ten valid listings left out is no "everything online"; they are named before the night's changes
+    assert "Tout est en ligne" not in page and "Des annonces n'ont pas trouvé de place" in page
+    assert page.index("Au-delà des quotas de votre contrat") < page.index("Les changements de la nuit")
     load = json.loads(res.reports["load"].read_text(encoding="utf-8"))
     assert len(load["agencies"][0]["over_quota"]) == 10

@@ -304,6 +304,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # headline, status of the run
     "h_ok": ("Tout est en ligne", "Everything is online"),
     "h_todo": ("Des annonces sont à corriger", "Some listings need fixing"),
+    "h_over_quota": ("Des annonces n'ont pas trouvé de place dans votre contrat",
+                     "Some listings did not fit in your contract"),
     "h_failed": ("Le traitement de cette nuit n'a pas abouti", "Tonight's run did not complete"),
     "h_checked": ("Contrôle du fichier", "File check"),
     "fail_source_missing": ("Votre fichier d'annonces n'a pas été reçu : rien n'a été publié, modifié ni retiré.",

@@ -367,6 +367,9 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         tone, headline = "fail", tr("h_failed", lang)
     elif to_fix or (run is not None and run.portal_notes):
         tone, headline = "todo", tr("h_todo", lang)
+    elif run is not None and run.over_quota:
+        # valid listings the contract had no room for: not "everything online", and nothing to fix either
+        tone, headline = "todo", tr("h_over_quota", lang)
     elif command == "convert":
         tone, headline = "ok", tr("h_checked", lang)
     else:
@@ -444,6 +447,9 @@ def plain_text(story: AgencyStory) -> str:
                 lines.append(f"      → {pv.fix}")
         if len(story.cards) > 100:
             lines.append(tr("c_more", lang, n=len(story.cards) - 100))
+    if story.over_quota:
+        lines += ["", tr("quota_title", lang), "-" * len(tr("quota_title", lang)), story.quota_intro]
+        lines += [f"  - {ref}" + (f" — {title}" if title else "") + f" : {what}" for ref, title, what in story.over_quota]
     if story.changes:
         lines += ["", story.changes_title, "-" * len(story.changes_title)]
         for g in story.changes:
@@ -454,8 +460,5 @@ def plain_text(story: AgencyStory) -> str:
                 lines.append("  " + tr("c_more", lang, n=len(g.items) - 50 + g.more if len(g.items) > 50 else g.more))
     elif story.no_changes:
         lines += ["", story.no_changes]
-    if story.over_quota:
-        lines += ["", tr("quota_title", lang), "-" * len(tr("quota_title", lang)), story.quota_intro]
-        lines += [f"  - {ref}" + (f" — {title}" if title else "") + f" : {what}" for ref, title, what in story.over_quota]
     lines += ["", story.footer, ""]
     return "\n".join(lines)
