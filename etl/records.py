@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from etl.issues import Issue
+
+
+# What agency software writes for "nothing" in a number or a date (Poliris and the XML feeds the
+# same software writes): a format's ``blank_markers``, and the converters' default empties.
+SOFTWARE_BLANKS: Final = frozenset({"0", "0.0", "0.00", "00/00/0000", "0000-00-00", "00/00/00"})
 
 
 @dataclass(slots=True)  # not frozen: one is built per record, and frozen init costs ~5% of the parse

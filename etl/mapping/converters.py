@@ -13,6 +13,7 @@ import unicodedata
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+from etl.records import SOFTWARE_BLANKS
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -21,7 +22,7 @@ class ConversionError(ValueError):
     """A value that cannot be converted; the message is shown to the agency."""
 
 
-BLANK_MARKERS = frozenset({"0", "0.0", "0.00", "00/00/0000", "0000-00-00", "00/00/00"})
+BLANK_MARKERS = SOFTWARE_BLANKS  # the default empties of every converter and builder
 
 
 def is_blank(raw: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from etl.extract.base import NOT_MINE, NOTHING, Detection, FeedFormat
 from etl.extract.container import Container
 from etl.extract.poliris.bundle import annonces_member
+from etl.records import SOFTWARE_BLANKS
 from etl.extract.poliris.reader import COLUMNS, PolirisFeed, field_label, read_poliris
 
 # A Poliris row has 255 to 334 fields; a line of another format rarely holds even a few "!#".
@@ -20,7 +21,7 @@ class PolirisFormat(FeedFormat):
     title: ClassVar[str] = "export Poliris (SeLoger)"
     default_mapping: ClassVar[str | None] = "poliris"
     # What export software writes for "nothing" in numbers and dates (the mapping may narrow it per field).
-    blank_markers: ClassVar[frozenset[str]] = frozenset({"0", "0.0", "0.00", "00/00/0000", "0000-00-00", "00/00/00"})
+    blank_markers: ClassVar[frozenset[str]] = SOFTWARE_BLANKS
 
     def detect(self, container: Container) -> Detection:
         member = None if container.kind == "file" else annonces_member(container)

@@ -13,13 +13,14 @@ from typing import Any, ClassVar, Final
 
 from etl.errors import SourceUnreadable
 from etl.extract.base import NOT_MINE, NOTHING, Detection, FeedFormat
+from etl.records import SOFTWARE_BLANKS
 from etl.extract.container import Container
 from etl.extract.xml.feed import Normalise, XmlFeed, xml_member
 from etl.extract.xml.table import Table, table_spec
 
-# What XML exports write for "nothing", as Poliris ones do (the same agency software writes both);
-# a mapping declares the fields where 0 is a fact (``fields: {pool: {blank: []}}``).
-BLANK_MARKERS: Final = frozenset({"0", "0.0", "0.00", "00/00/0000", "0000-00-00", "00/00/00"})
+# XML exports write "nothing" as Poliris ones do (the same agency software writes both); a mapping
+# declares the fields where 0 is a fact (``fields: {pool: {blank: []}}``).
+BLANK_MARKERS: Final = SOFTWARE_BLANKS
 _SKIP: Final = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>)", re.S)
 _ROOT: Final = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 
