@@ -216,27 +216,27 @@ def suggest(headers: Sequence[str], rows: Sequence[Sequence[str]], *, format: st
     unmatched = [h for h in headers if h and h not in {m.column for m in matches}]
     if unmatched:
         comments += ["", "Colonnes non reconnues (non publiées ; ajoutez-les à source.columns si besoin) :"]
-        for h in unmatched:
-            i = list(headers).index(h)
-            samples = list(dict.fromkeys(r[i] for r in rows if i < len(r) and r[i]))[:3]
-            shown = ", ".join(s[:30] for s in samples)
-            comments.append(f"  « {h} »" + (f" (ex. : {shown})" if shown else ""))
+        comments += [f"  « {h} »{examples(headers, rows, h)}" for h in unmatched]
     draft: dict[str, Any] = {"mapping": source_name.rsplit(".", 1)[0], "extends": template, "format": format,
                              "source": source}
-    tables, notes = value_tables(matches, headers, rows, spec)
-    comments += notes
-    if tables:
-        draft["tables"] = tables
+    add_value_tables(draft, comments, matches, headers, rows, spec)
     return draft, comments, matches
 
 
-def value_tables(matches: Sequence[Match], headers: Sequence[str], rows: Sequence[Sequence[str]],
-                 spec: MappingSpec) -> tuple[dict[str, Any], list[str]]:
-    """The template's tables with the values seen in the type and transaction columns added
-    (when one word of them gives their reading away), and comments naming those it cannot read."""
+def examples(headers: Sequence[str], rows: Sequence[Sequence[str]], header: str) -> str:
+    """« (ex. : a, b, c) »: up to three distinct values of a column, for a comment line."""
+    i = list(headers).index(header)
+    samples = list(dict.fromkeys(r[i] for r in rows if i < len(r) and r[i]))[:3]
+    shown = ", ".join(s[:30].replace("\n", " ") for s in samples)
+    return f" (ex. : {shown})" if shown else ""
+
+
+def add_value_tables(draft: dict[str, Any], comments: list[str], matches: Sequence[Match], headers: Sequence[str],
+                     rows: Sequence[Sequence[str]], spec: MappingSpec) -> None:
+    """Give the draft the template's tables with the values seen in the type and transaction
+    columns added (when one word of them gives their reading away); comment on those it cannot read."""
     by_name = {m.name: m for m in matches}
     tables: dict[str, Any] = {}
-    comments: list[str] = []
     for name, table in (("transaction_type", "transaction"), ("property_type", "property")):
         if name not in by_name:
             continue
@@ -247,4 +247,5 @@ def value_tables(matches: Sequence[Match], headers: Sequence[str], rows: Sequenc
         if unknown:
             comments += ["", f"Valeurs de « {by_name[name].column} » sans équivalent (ajoutez-les à tables.{table}) :",
                          "  " + ", ".join(f"« {u} »" for u in unknown[:20])]
-    return ({**spec.tables, **tables} if tables else {}), comments
+    if tables:
+        draft["tables"] = {**spec.tables, **tables}

@@ -26,7 +26,7 @@ from etl.extract.xml.feed import xml_member
 from etl.extract.xml.safe import RawRecord, RecordStream, local_name
 from etl.extract.xml.text import element_text
 from etl.mapping import load_mapping
-from etl.pipeline.mapping_tools.suggest import TEMPLATE, Match, match_columns, value_tables
+from etl.pipeline.mapping_tools.suggest import TEMPLATE, Match, add_value_tables, examples, match_columns
 
 SCAN_BYTES: Final = 2 << 20  # what is read to find the record element
 JOIN: Final = " | "
@@ -134,15 +134,8 @@ def suggest_xml(container: Container, *, source_name: str, rows: int = 200,
     unmatched = [h for h in headers if h not in {m.column for m in matches}]
     if unmatched:
         comments += ["", "Chemins non reconnus (non publiés ; ajoutez-les à source.fields si besoin) :"]
-        for h in unmatched[:60]:
-            i = headers.index(h)
-            samples = list(dict.fromkeys(r[i] for r in values if r[i]))[:3]
-            shown = ", ".join(s[:30].replace("\n", " ") for s in samples)
-            comments.append(f"  <{h}>" + (f" (ex. : {shown})" if shown else ""))
+        comments += [f"  <{h}>{examples(headers, values, h)}" for h in unmatched[:60]]
     draft: dict[str, Any] = {"mapping": source_name.rsplit(".", 1)[0], "extends": template, "format": "xml",
                              "source": source}
-    tables, notes = value_tables(matches, headers, values, spec)
-    comments += notes
-    if tables:
-        draft["tables"] = tables
+    add_value_tables(draft, comments, matches, headers, values, spec)
     return draft, comments, matches
