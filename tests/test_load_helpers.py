@@ -87,6 +87,16 @@ def pg_schema_url() -> tuple[str, Any]:
     return f"{PG_SERVER}?options=-csearch_path%3D{schema}", drop
 
 
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL schema's URL, dropped after the test."""
+    url, drop = pg_schema_url()
+    try:
+        yield url
+    finally:
+        drop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "sqlite":

@@ -7,21 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from test_load_helpers import feed, pg_schema_url, running_sandbox, write_payloads
+from test_load_helpers import feed, pg_url, running_sandbox, write_payloads  # noqa: F401  (fixture)
 from test_pipeline_queue import enqueue, queue_config, start_worker
 
 from etl.agencies import ResolvedCredentials
 from etl.load.ratelimit import SharedRateLimiter, credential_key
 from etl.load.state import StateStore
-
-
-@pytest.fixture
-def pg_url():
-    url, drop = pg_schema_url()
-    try:
-        yield url
-    finally:
-        drop()
 
 
 def tightest_window(times: list[float], limit: int) -> float:

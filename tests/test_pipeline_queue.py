@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
-from test_load_helpers import (TEST_ENV, accepted, body_hash, feed, pg_schema_url, running_sandbox, write_config,
-                               write_payloads)
+from test_load_helpers import (TEST_ENV, accepted, body_hash, feed, pg_url, running_sandbox, write_config,
+                               write_payloads)  # noqa: F401  (pg_url: fixture)
 
 from etl.load.schema import locks
 from etl.load.state import StateStore
@@ -162,15 +162,6 @@ def queue_night(tmp: Path, url: str, *, agencies: int, listings: int, workers: i
         assert all(r.exit_code == 0 for r in queue_results(url).values())
         figures["requests"] = len(sb.requests(kind="api"))
         return figures
-
-
-@pytest.fixture
-def pg_url():
-    url, drop = pg_schema_url()
-    try:
-        yield url
-    finally:
-        drop()
 
 
 def test_queue_settings_are_checked_with_their_line() -> None:
