@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
+
 from etl.records import SOFTWARE_BLANKS
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -83,35 +86,40 @@ def _non_negative(value: int | float, raw: str) -> int | float:
     return value
 
 
-def amount(raw: str) -> int | float:
-    """A price or area: a number ≥ 0."""
-    return _non_negative(number(raw), raw)
+def _numeric(parse: Callable[[str], int | float]) -> tuple[Callable[[str], Any], ...]:
+    """The number converters over one reading of numbers (``number`` for Poliris' export formats,
+    ``strict_number`` for a spreadsheet typed by hand, where « 1,250 » is ambiguous)."""
+
+    def amount(raw: str) -> int | float:
+        """A price or area: a number ≥ 0."""
+        return _non_negative(parse(raw), raw)
+
+    def positive_amount(raw: str) -> int | float:
+        value = amount(raw)
+        if value == 0:
+            raise ConversionError("la valeur est 0")
+        return value
+
+    def integer(raw: str) -> int:
+        value = parse(raw)
+        if isinstance(value, float):
+            raise ConversionError(f"« {raw} » n'est pas un nombre entier")
+        return value
+
+    def count(raw: str) -> int:
+        return int(_non_negative(integer(raw), raw))
+
+    def half_count(raw: str) -> int | float:
+        """Room counts may be halves (AVIV ``numberOfRooms`` is a number)."""
+        value = amount(raw)
+        if value * 2 != int(value * 2):
+            raise ConversionError(f"« {raw} » n'est pas un nombre de pièces valide")
+        return value
+
+    return amount, positive_amount, integer, count, half_count
 
 
-def positive_amount(raw: str) -> int | float:
-    value = amount(raw)
-    if value == 0:
-        raise ConversionError("la valeur est 0")
-    return value
-
-
-def integer(raw: str) -> int:
-    value = number(raw)
-    if isinstance(value, float):
-        raise ConversionError(f"« {raw} » n'est pas un nombre entier")
-    return value
-
-
-def count(raw: str) -> int:
-    return int(_non_negative(integer(raw), raw))
-
-
-def half_count(raw: str) -> int | float:
-    """Room counts may be halves (AVIV ``numberOfRooms`` is a number)."""
-    value = amount(raw)
-    if value * 2 != int(value * 2):
-        raise ConversionError(f"« {raw} » n'est pas un nombre de pièces valide")
-    return value
+amount, positive_amount, integer, count, half_count = _numeric(number)
 
 
 # --- dates -------------------------------------------------------------------------------------
@@ -324,33 +332,7 @@ def strict_number(raw: str) -> int | float:
     return number(s) if s else number(raw)
 
 
-def _strict_amount(raw: str) -> int | float:
-    return _non_negative(strict_number(raw), raw)
-
-
-def _strict_positive_amount(raw: str) -> int | float:
-    value = _strict_amount(raw)
-    if value == 0:
-        raise ConversionError("la valeur est 0")
-    return value
-
-
-def _strict_integer(raw: str) -> int:
-    value = strict_number(raw)
-    if isinstance(value, float):
-        raise ConversionError(f"« {raw} » n'est pas un nombre entier")
-    return value
-
-
-def _strict_count(raw: str) -> int:
-    return int(_non_negative(_strict_integer(raw), raw))
-
-
-def _strict_half_count(raw: str) -> int | float:
-    value = _strict_amount(raw)
-    if value * 2 != int(value * 2):
-        raise ConversionError(f"« {raw} » n'est pas un nombre de pièces valide")
-    return value
+_strict_amount, _strict_positive_amount, _strict_integer, _strict_count, _strict_half_count = _numeric(strict_number)
 
 
 _DMY2 = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2})")
