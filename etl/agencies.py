@@ -82,8 +82,13 @@ class Credentials(_Closed):
                    if n is not None and not env.get(n)]
         if missing:
             raise ConfigError("\n".join(f"variable d'environnement absente ou vide : {n}" for n in missing))
-        intermediary = self.intermediary_id if self.intermediary_id is not None else env[self.intermediary_id_env or ""]
-        return ResolvedCredentials(env[self.client_id_env], env[self.client_secret_env], intermediary)
+        return ResolvedCredentials(env[self.client_id_env], env[self.client_secret_env], self.intermediary(env) or "")
+
+    def intermediary(self, environ: dict[str, str] | os._Environ[str] | None = None) -> str | None:
+        """The intermediary id alone (no secret needed); None when its variable is not set."""
+        if self.intermediary_id is not None:
+            return self.intermediary_id
+        return (os.environ if environ is None else environ).get(self.intermediary_id_env or "") or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +282,57 @@ class QueueSettings(_Closed):
         return v
 
 
+class WebhookSettings(_Closed):
+    """AVIV's status callbacks (``classifieds-etl webhook``).
+
+    AVIV documents no signature for its callbacks, but it calls back the URL we subscribe: each
+    intermediary's URL ends in a secret of its own (derived from ``secret_env``), so a caller who
+    does not know it is turned away and one intermediary's URL cannot speak for another.
+    """
+
+    public_url: str = Field(description="Where AVIV reaches `webhook --listen` from the internet (your HTTPS reverse "
+                                        "proxy), e.g. https://etl.example.com/aviv; each intermediary subscribes "
+                                        "<public_url>/<its secret token>.",
+                            pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    secret_env: str = Field(description="Environment variable holding the secret the callback URLs are derived from "
+                                        "(at least 16 characters; changing it means subscribing again).")
+    allow_from: list[str] = Field(default_factory=list, description="If set, only these addresses or networks "
+                                  "(CIDR) may call back, as seen by the listener (behind a proxy: the proxy's).")
+    max_body: int = Field(65536, ge=1024, le=10 * 1024 * 1024, description="Largest callback body accepted, in bytes.")
+
+    @field_validator("secret_env")
+    @classmethod
+    def _is_env_name(cls, v: str) -> str:
+        if not _ENV_NAME.match(v):
+            raise ValueError(f"« {v} » n'est pas un nom de variable d'environnement (lettres, chiffres, _)")
+        return v
+
+    @field_validator("allow_from")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        import ipaddress
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"adresse ou réseau invalide : « {net} » (ex. 192.0.2.0/24)") from None
+        return v
+
+    def secret(self, environ: dict[str, str] | os._Environ[str] | None = None) -> str:
+        value = (os.environ if environ is None else environ).get(self.secret_env, "")
+        if len(value) < 16:
+            raise ConfigError(f"la variable d'environnement {self.secret_env} (secret des webhooks) doit contenir "
+                              "au moins 16 caractères")
+        return value
+
+
 class Config(_Closed):
     """The whole ``agencies.yaml``."""
 
     version: Literal[1] = 1
     defaults: Defaults = Defaults()
     queue: QueueSettings = QueueSettings()
+    webhook: WebhookSettings | None = None
     agencies: list[Agency]
 
     @model_validator(mode="after")
@@ -346,6 +396,15 @@ class LoadedConfig:
         if self.config.defaults.token_cache:
             return self.resolve_path(self.config.defaults.token_cache)
         return self.base_dir / ".tokens.json"
+
+    def agencies_by_intermediary(self) -> dict[str, list[str]]:
+        """Which agencies publish under each intermediary (what a status callback may touch)."""
+        out: dict[str, list[str]] = {}
+        for a in self.config.agencies:
+            intermediary = a.credentials.intermediary()
+            if intermediary:
+                out.setdefault(intermediary, []).append(a.id)
+        return out
 
     def mass_delete(self, agency: Agency) -> MassDeleteGuard:
         return agency.thresholds.mass_delete or self.config.defaults.mass_delete

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 # The newest revision in migrations/versions (a test keeps the two in step).
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 metadata = sa.MetaData()
 
@@ -33,12 +33,15 @@ listings = sa.Table(
     sa.Column("etag", sa.String(64)),
     sa.Column("portals", sa.Text),                   # JSON list
     sa.Column("status", sa.String(16), nullable=False),  # live | deleted
-    sa.Column("publication_status", sa.String(64)),  # latest AVIV status (statuses endpoint)
+    sa.Column("publication_status", sa.String(64)),  # latest AVIV status (statuses endpoint or webhook)
+    sa.Column("publication_at", sa.Float),           # its statusDate: an older status never replaces it
+    sa.Column("publication_detail", sa.Text),        # JSON: portals, why, failed media (etl/load/statuses.py)
     sa.Column("first_seen_run", sa.Integer),
     sa.Column("last_seen_run", sa.Integer),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 sa.Index("ix_listings_oeid", listings.c.agency_id, listings.c.offerer_estate_id)
+sa.Index("ix_listings_classified", listings.c.classified_id)
 
 runs = sa.Table(
     "runs", metadata,
@@ -123,3 +126,20 @@ rate_buckets = sa.Table(
     sa.Column("next_at", sa.Float, nullable=False),
     sa.Column("ring", sa.Text, nullable=False),
 )
+
+# AVIV's status callbacks as received (``classifieds-etl webhook``), once each: a redelivery has the
+# same digest. ``applied_at`` is set once the status is folded into its listing (etl/load/statuses.py);
+# a callback for a classified we do not know (yet) stays unapplied until a later fold finds it.
+status_events = sa.Table(
+    "status_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("intermediary_id", sa.String(64), nullable=False),
+    sa.Column("classified_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(64), nullable=False),
+    sa.Column("status_at", sa.Float, nullable=False),           # statusDate
+    sa.Column("body", sa.Text, nullable=False),                 # the ClassifiedStatus, canonical JSON
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("applied_at", sa.Float),
+)
+sa.Index("ix_status_events_unapplied", status_events.c.applied_at, status_events.c.id)

@@ -21,7 +21,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from etl.load.schema import HEAD_REVISION, feed_cache, journal, listings, locks, runs
+from etl.load.schema import HEAD_REVISION, feed_cache, journal, listings, locks, runs, status_events
+from etl.load.statuses import is_newer, publication
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LIVE, DELETED = "live", "deleted"
@@ -39,6 +40,8 @@ class ListingState:
     portals: list[str]
     status: str
     publication_status: str | None = None
+    publication_at: float | None = None
+    publication_detail: str | None = None
     first_seen_run: int | None = None
     last_seen_run: int | None = None
     body: str | None = None
@@ -64,6 +67,19 @@ class JournalEntry:
     traceparent: str | None = None
     detail: str | None = None
     created_at: float = 0.0        # when its first mutating request left (epoch seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """A status callback as received (``status_events``)."""
+
+    id: int
+    intermediary_id: str
+    classified_id: str
+    status: str
+    status_at: float
+    body: str
+    received_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +204,8 @@ class StateStore:
             agency_id=row.agency_id, source_key=row.source_key, offerer_estate_id=row.offerer_estate_id,
             classified_id=row.classified_id, body_hash=row.body_hash, etag=row.etag,
             portals=json.loads(row.portals) if row.portals else [], status=row.status,
-            publication_status=row.publication_status, first_seen_run=row.first_seen_run,
+            publication_status=row.publication_status, publication_at=row.publication_at,
+            publication_detail=row.publication_detail, first_seen_run=row.first_seen_run,
             last_seen_run=row.last_seen_run, body=row.body if with_body else None, updated_at=row.updated_at,
         )
 
@@ -245,6 +262,71 @@ class StateStore:
             conn.execute(sa.update(listings).where(
                 listings.c.agency_id == agency_id, listings.c.source_key == source_key,
             ).values(publication_status=status))
+
+    # --------------------------------------------------------- publication statuses
+
+    def record_status_event(self, *, intermediary_id: str, classified_id: str, status: str, status_at: float,
+                            body: str, digest: str) -> bool:
+        """Keep a callback once; False when the same one was already kept (a redelivery)."""
+        values = dict(digest=digest, intermediary_id=intermediary_id, classified_id=classified_id, status=status,
+                      status_at=status_at, body=body, received_at=_now())
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        with self.engine.begin() as conn:
+            done = conn.execute(insert(status_events).values(**values).on_conflict_do_nothing(index_elements=["digest"]))
+            return bool(done.rowcount)
+
+    def unapplied_status_events(self, *, after: int = 0, limit: int = 500) -> list[StatusEvent]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(status_events).where(
+                status_events.c.applied_at.is_(None), status_events.c.id > after,
+            ).order_by(status_events.c.id).limit(limit)).all()
+        return [StatusEvent(r.id, r.intermediary_id, r.classified_id, r.status, r.status_at, r.body, r.received_at)
+                for r in rows]
+
+    def status_events(self, classified_id: str | None = None) -> list[StatusEvent]:
+        q = sa.select(status_events).order_by(status_events.c.id)
+        if classified_id is not None:
+            q = q.where(status_events.c.classified_id == classified_id)
+        with self.engine.connect() as conn:
+            return [StatusEvent(r.id, r.intermediary_id, r.classified_id, r.status, r.status_at, r.body,
+                                r.received_at) for r in conn.execute(q)]
+
+    def forget_status_event(self, event_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(status_events).where(status_events.c.id == event_id))
+
+    def apply_status(self, agency_ids: Iterable[str], classified_id: str, status: Mapping[str, Any], at: float, *,
+                     event_id: int | None = None) -> str:
+        """Fold one status into the listings of ``agency_ids`` with this classified id, unless they hold a
+        newer one: "applied", "outdated", or "unmatched" (no such listing; the event stays unapplied)."""
+        agencies = list(agency_ids)
+        if not agencies:
+            return "unmatched"
+        name = str(status.get("status") or "")
+        with self.engine.begin() as conn:
+            q = sa.select(listings.c.agency_id, listings.c.source_key, listings.c.portals,
+                          listings.c.publication_status, listings.c.publication_at).where(
+                listings.c.classified_id == classified_id, listings.c.agency_id.in_(agencies))
+            if self.dialect == "postgresql":
+                q = q.with_for_update()
+            rows = conn.execute(q).all()
+            if not rows:
+                return "unmatched"
+            applied = False
+            for r in rows:
+                if not is_newer(name, at, r.publication_status, r.publication_at):
+                    continue
+                pub = publication(status, at, json.loads(r.portals) if r.portals else [])
+                conn.execute(sa.update(listings).where(
+                    listings.c.agency_id == r.agency_id, listings.c.source_key == r.source_key,
+                ).values(publication_status=pub.status, publication_at=at, publication_detail=pub.detail_json()))
+                applied = True
+            if event_id is not None:
+                conn.execute(sa.update(status_events).where(status_events.c.id == event_id).values(applied_at=_now()))
+        return "applied" if applied else "outdated"
 
     def touch_seen(self, agency_id: str, source_keys: Iterable[str], run_id: int) -> None:
         """Remember that these listings were in this run's feed (one statement, batched)."""

@@ -58,7 +58,9 @@ def add_parsers(subparsers: Any) -> None:
     s.set_defaults(func=cmd_status)
 
     from etl.pipeline.queue_cli import add_parsers as add_queue_parsers
+    from etl.pipeline.webhook_cli import add_parsers as add_webhook_parsers
     add_queue_parsers(subparsers)
+    add_webhook_parsers(subparsers)
 
 
 def _load(args: argparse.Namespace, err: TextIO, log: RunLog | None = None) -> Any:

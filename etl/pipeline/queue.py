@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 RUN_AGENCY = "etl.run_agency"
 ENQUEUE_NIGHT = "etl.enqueue_night"
+FOLD_STATUSES = "etl.fold_statuses"
+FOLD_LOCK = "classifieds-etl:fold-statuses"
 
 
 class TransientFailure(Exception):
@@ -103,6 +105,11 @@ def make_app(cfg: LoadedConfig, state_url: str | None = None, *, worker: Any = N
         return await worker.run_job(agency_id, night, allow_mass_delete=allow_mass_delete,
                                     job_id=context.job.id, attempt=context.job.attempts)
 
+    @app.task(name=FOLD_STATUSES, queue=q.name, retry=retry_strategy(q))
+    async def fold_statuses_job() -> int:
+        assert worker is not None, "a job runs in a worker"
+        return await worker.fold_statuses()
+
     if q.schedule:
         @app.periodic(cron=q.schedule, periodic_id="night")
         @app.task(name=ENQUEUE_NIGHT, queue=q.name)
@@ -127,6 +134,16 @@ async def enqueue(app: procrastinate.App, cfg: LoadedConfig, agencies: Iterable[
             job_id = None
         out.append((agency.id, job_id))
     return out
+
+
+async def defer_fold(app: procrastinate.App) -> bool:
+    """Queue the folding of the status callbacks just kept; one waiting job serves every callback
+    received meanwhile (False: one was already waiting)."""
+    try:
+        await app.tasks[FOLD_STATUSES].configure(lock=FOLD_LOCK, queueing_lock=FOLD_LOCK).defer_async()
+    except pexc.AlreadyEnqueued:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- per-night results

@@ -92,31 +92,43 @@ def agency_run(cfg: LoadedConfig, agency: Agency, res: AgencyResult, *, dry_run:
     return run
 
 
-def portal_notes(store: StateStore, agency_id: str) -> list[PortalNote]:
-    """Live listings whose last known publication status needs the agency (from ``status``)."""
-    from etl.load.statuses import ACTION_REQUIRED
+def portal_notes(store: StateStore, agency_id: str) -> tuple[list[PortalNote], int | None]:
+    """What the portals last said (``status`` polls and ``webhook`` callbacks) of the agency's live
+    listings: the ones that need the agency — refused by a portal and why, pictures not downloadable —
+    and how many a portal confirmed online (None when no status is known yet)."""
+    from etl.load.statuses import ONLINE, Publication
 
-    flagged = sorted((s for s in store.listings(agency_id).values()
-                      if s.publication_status in ACTION_REQUIRED and s.status == "live"), key=lambda s: s.source_key)
+    live = [s for s in store.listings(agency_id).values() if s.status == "live"]
+    known = [s for s in live if s.publication_status]
+    confirmed = sum(1 for s in known if s.publication_status in ONLINE) if known else None
+    flagged = []
+    for s in sorted(known, key=lambda s: s.source_key):  # the same ones every night, whatever the store's order
+        pub = Publication.load(s.publication_status, s.publication_at, s.publication_detail)
+        if pub is not None and pub.needs_action:
+            flagged.append((s, pub))
     notes = []
-    for s in flagged[:MAX_PORTAL_NOTES]:  # the same ones every night, whatever the store's order
+    for s, pub in flagged[:MAX_PORTAL_NOTES]:
         full = store.listing(agency_id, s.source_key)
         body = orjson.loads(full.body) if full is not None and full.body else None
         reference = ""
         if isinstance(body, dict):
             reference = str(((body.get("data") or {}).get("metaData") or {}).get("source", {}).get("offererMarketingKey") or "")
         title, _ = listing_title(body)
-        notes.append(PortalNote(s.source_key, reference, s.publication_status or "", title))
-    return notes
+        notes.append(PortalNote(s.source_key, reference, pub.status, title, refused=list(pub.refused), why=pub.why,
+                                failed_media=list(pub.failed_media)))
+    return notes, confirmed
 
 
-def add_portal_notes(summary: ConvertSummary, state_url: str) -> None:
-    """What the portals last said of each agency's listings, for their reports."""
+def add_portal_notes(summary: ConvertSummary, state_url: str, agencies_of: dict[str, list[str]]) -> None:
+    """What the portals last said of each agency's listings, for their reports; the status callbacks
+    the workers have not folded yet are folded first, so that the report misses none."""
+    from etl.load.statuses import fold_status_events
 
     store = StateStore.open(state_url)
     try:
+        fold_status_events(store, agencies_of)
         for agency_id, run in summary.runs.items():
-            run.portal_notes = portal_notes(store, agency_id)
+            run.portal_notes, run.confirmed_online = portal_notes(store, agency_id)
     finally:
         store.close()
 
@@ -141,7 +153,7 @@ def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: Co
         if agency is not None:
             summary.runs[res.agency_id] = agency_run(cfg, agency, res, dry_run=dry_run)
     try:
-        add_portal_notes(summary, state_url or cfg.state_url)
+        add_portal_notes(summary, state_url or cfg.state_url, cfg.agencies_by_intermediary())
     except Exception as exc:  # noqa: BLE001 — the night's reports must not depend on this extra
         log.event("portal_notes", f"statuts des portails illisibles : {exc.__class__.__name__}", level="warning")
     defaults = cfg.config.defaults

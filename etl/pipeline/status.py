@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-import orjson
 
 from etl.load.client import AvivClient
 from etl.agencies import LoadedConfig
 from etl.log import RunLog
 from etl.load.state import StateStore
-from etl.load.statuses import ACTION_REQUIRED, latest_status
+from etl.load.statuses import fold_status_events, latest_status, status_time
+from etl.pipeline.reporting import portal_notes
 from etl.errors import EXIT_FAILED, AuthError
 from etl.load.tokens import TokenFile
 from etl.report.run_info import RunKind
@@ -24,8 +24,8 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
     """Refresh the statuses, print what needs action, and write the reports (``out_dir``, default
     ``<reports_dir>/status-<timestamp>-<pid>``): each agency's page lists what its portals refused."""
     from etl.report.outdir import prepare_out_dir
-    from etl.report.run_info import AgencyRun, PortalNote
-    from etl.report.summary import ConvertSummary, listing_title
+    from etl.report.run_info import AgencyRun
+    from etl.report.summary import ConvertSummary
 
     out_dir = prepare_out_dir(out_dir or cfg.reports_dir / f"status-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     summary = ConvertSummary(command="status")
@@ -33,6 +33,7 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
     api = AvivClient(cfg.config.defaults.api, TokenFile(cfg.token_cache))
     code = 0
     try:
+        fold_status_events(store, cfg.agencies_by_intermediary())  # callbacks first: a poll only adds newer news
         for agency in cfg.selected(agency_id):
             reports = cfg.reports(agency)
             summary.agency(agency.id)
@@ -66,20 +67,17 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
                     continue
                 latest = latest_status(r.body)
                 status = latest.get("status") if latest else None
-                store.set_publication_status(agency.id, s.source_key, status)
                 counts[status or "-"] = counts.get(status or "-", 0) + 1
-                if status in ACTION_REQUIRED:
-                    details = latest.get("subStatusDetails") or latest.get("message") or ""
-                    full = store.listing(agency.id, s.source_key)
-                    body = orjson.loads(full.body) if full is not None and full.body else None
-                    title, _ = listing_title(body)
-                    ref = str((((body or {}).get("data") or {}).get("metaData") or {}).get("source", {})
-                              .get("offererMarketingKey") or "")
-                    run.portal_notes.append(PortalNote(s.source_key, ref, status, title))
-                    media = [m for m in latest.get("mediaStatuses") or [] if "FAILED" in str(m.get("status"))]
-                    out.write(f"[{agency.id}] {s.source_key} ({s.classified_id}) : {status} — {details}\n")
-                    for m in media:
-                        out.write(f"    média {m.get('url')} : {m.get('status')}\n")
+                if latest and status:
+                    # the same fold as the webhook's: a newer status already received by callback stays
+                    store.apply_status([agency.id], s.classified_id, latest,
+                                       status_time(latest.get("statusDate")) or time.time())
+            run.portal_notes, run.confirmed_online = portal_notes(store, agency.id)
+            for note in run.portal_notes:
+                why = note.why or (f"refusée sur {', '.join(note.refused)}" if note.refused else "")
+                out.write(f"[{agency.id}] {note.source_key} : {note.status}" + (f" — {why}" if why else "") + "\n")
+                for url in note.failed_media:
+                    out.write(f"    média {url} : non téléchargé\n")
             line = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
             out.write(f"[{agency.id}] {len(live)} annonces en ligne — {line or 'aucune'}\n")
     finally:

@@ -27,6 +27,7 @@ from etl.errors import EXIT_OK, EXIT_USAGE, ConfigError
 from etl.load.client import AvivClient
 from etl.load.ratelimit import SharedRateLimiter
 from etl.load.state import StateStore
+from etl.load.statuses import fold_status_events
 from etl.load.tokens import TokenFile
 from etl.log import RunLog
 from etl.pipeline.queue import (NightResult, TransientFailure, final_result, is_transient, make_app, night_exit,
@@ -100,6 +101,15 @@ class WorkerContext:
         if transient:
             raise TransientFailure(f"{agency_id}: {res.message or outcome}")
         return res.exit_code
+
+
+    async def fold_statuses(self) -> int:
+        """The ``webhook`` listener's deferred work: fold the callbacks it kept into their listings."""
+        res = await asyncio.to_thread(fold_status_events, self.store, self.cfg.agencies_by_intermediary())
+        self.log.event("statuses_folded", f"statuts reçus par webhook : {res.applied} appliqués, {res.outdated} "
+                       f"dépassés, {res.unmatched} en attente de leur annonce", applied=res.applied,
+                       outdated=res.outdated, unmatched=res.unmatched, forgotten=res.forgotten)
+        return res.applied
 
 
 def _write_reports(cfg: LoadedConfig, res: AgencyResult, summary: ConvertSummary, out_dir: Path,

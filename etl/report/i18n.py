@@ -304,6 +304,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # headline, status of the run
     "h_ok": ("Tout est en ligne", "Everything is online"),
     "h_todo": ("Des annonces sont à corriger", "Some listings need fixing"),
+    "h_portals": ("Les portails signalent des annonces à revoir", "The portals flag listings to look at"),
     "h_over_quota": ("Des annonces n'ont pas trouvé de place dans votre contrat",
                      "Some listings did not fit in your contract"),
     "h_failed": ("Le traitement de cette nuit n'a pas abouti", "Tonight's run did not complete"),
@@ -358,6 +359,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "technical": ("Détail technique", "Technical detail"),
     # headline, what happened to the listings
     "s_online": ("{n} annonce(s) en ligne", "{n} listing(s) online"),
+    "s_confirmed": ("{n} confirmée(s) en ligne par les portails", "{n} confirmed online by the portals"),
     "s_created": ("{n} nouvelle(s) mise(s) en ligne", "{n} new listing(s) put online"),
     "s_updated": ("{n} modifiée(s)", "{n} updated"),
     "s_deleted": ("{n} retirée(s)", "{n} removed"),
@@ -376,6 +378,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                     "Publication statuses read from the portals."),
     "s_failed_ops": ("{n} envoi(s) en échec", "{n} failed transmission(s)"),
     "nothing_to_fix": ("Aucune annonce à corriger.", "No listing to fix."),
+    "nothing_to_fix_see_portals": ("Votre fichier n'a pas d'annonce refusée ; les portails en signalent plus bas.",
+                                   "Your file has no refused listing; the portals flag some below."),
     # sections
     "fix_title": ("Annonces à corriger", "Listings to fix"),
     "fix_intro": ("Corrigez-les dans votre logiciel ; elles seront reprises automatiquement au prochain envoi. "
@@ -423,6 +427,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ps_UPDATING_FAILED": ("modification refusée par le portail", "update refused by the portal"),
     "ps_DELETING_FAILED": ("retrait refusé par le portail", "removal refused by the portal"),
     "ps_RECEIVING_FAILED": ("le portail n'a pas pu recevoir l'annonce", "the portal could not receive the listing"),
+    "ps_refused_on": ("en ligne, mais refusée sur {portals}", "online, but refused on {portals}"),
+    "ps_why": ("raison donnée par le portail", "the portal's reason"),
+    "ps_media": ("photo non téléchargée", "picture not downloaded"),
     "ps_other": ("statut du portail : {status}", "portal status: {status}"),
     "chart_title": ("En un coup d'œil", "At a glance"),
     "chart_reasons": ("Principales raisons", "Main reasons"),
@@ -466,6 +473,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "{n} listing(s) to fix, {online} online — {agency}, {night}"),
     "subj_ok": ("{n} annonce(s) en ligne, rien à corriger — {agency}, {night}",
                 "{n} listing(s) online, nothing to fix — {agency}, {night}"),
+    "subj_portals": ("{n} annonce(s) signalée(s) par les portails, {online} en ligne — {agency}, {night}",
+                     "{n} listing(s) flagged by the portals, {online} online — {agency}, {night}"),
     "subj_failed": ("ÉCHEC : {what} — {agency}, {night}", "FAILED: {what} — {agency}, {night}"),
     "subj_run": ("Exploitation {night} : {failed} agence(s) en échec sur {agencies}",
                  "Run {night}: {failed} of {agencies} agencies failed"),

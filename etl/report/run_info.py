@@ -64,7 +64,14 @@ class PortalNote:
     source_key: str
     reference: str
     status: str
-    detail: str = ""
+    title: str = ""
+    refused: list[str] = field(default_factory=list)       # portals asked for, not granted
+    why: str = ""                                          # the portal's words (subStatusDetails)
+    failed_media: list[str] = field(default_factory=list)  # picture URLs the portal could not fetch
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source_key": self.source_key, "reference": self.reference, "status": self.status,
+                "refused": list(self.refused), "why": self.why, "failed_media": list(self.failed_media)}
 
 
 @dataclass(slots=True)
@@ -99,6 +106,7 @@ class AgencyRun:
     changes: list[Change] = field(default_factory=list)
     kept_keys: set[str] = field(default_factory=set)   # refused tonight, previous version stays online
     portal_notes: list[PortalNote] = field(default_factory=list)
+    confirmed_online: int | None = None   # live listings a portal confirmed online (statuses), None: none known
     over_quota: list[QuotaNote] = field(default_factory=list)   # eligible, but beyond a portal's quota
     quotas: dict[str, int] = field(default_factory=dict)
     language: Lang = "fr"
@@ -127,4 +135,5 @@ class AgencyRun:
                 "duration_s": round(self.duration_s, 3), "live_before": self.live_before,
                 "live_after": self.live_after, "failures": [c.as_dict() for c in self.failures],
                 "over_quota": [q.as_dict() for q in self.over_quota], "quotas": dict(self.quotas),
-                "language": self.language}
+                "portal_notes": [n.as_dict() for n in self.portal_notes],
+                "confirmed_online": self.confirmed_online, "language": self.language}

@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 from etl.issues import Issue
 from etl.report.i18n import TEXTS, Lang, code_text, field_label, fmt_date, fmt_duration, fmt_int, fmt_night, portal_name, tr
-from etl.report.run_info import AgencyRun, Change, RunKind
+from etl.report.run_info import AgencyRun, Change, PortalNote, RunKind
 from etl.report.summary import AgencyTotals, ConvertSummary, ListingProblem, SourceInfo
 
 MAX_CHANGES_SHOWN = 200  # per kind of change; the workbook has them all
@@ -46,6 +46,17 @@ class ListingCard:
     tone: str             # refused | portal | warned
     problems: list[ProblemView]
     rank: tuple[int, int, int]
+
+
+@dataclass(slots=True)
+class PortalLine:
+    """A listing the portals flagged, as the report shows it."""
+
+    reference: str
+    title: str
+    words: str                 # what happened
+    why: str = ""              # the portal's own words
+    failed_media: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -83,7 +94,7 @@ class AgencyStory:
     changes_title: str = ""
     changes: list[ChangeGroup] = field(default_factory=list)
     no_changes: str | None = None
-    portal_notes: list[tuple[str, str, str]] = field(default_factory=list)
+    portal_notes: list[PortalLine] = field(default_factory=list)
     quota_intro: str = ""
     over_quota: list[tuple[str, str, str]] = field(default_factory=list)   # (reference, title, what happened)
     outcome_bars: list[Bar] = field(default_factory=list)
@@ -190,6 +201,13 @@ def portal_status_words(status: str, lang: Lang) -> str:
     return tr(key, lang) if key in TEXTS else tr("ps_other", lang, status=status)
 
 
+def portal_note_words(note: PortalNote, lang: Lang) -> str:
+    """What happened, in words: the status's, or a refusal by some portals of a listing online on others."""
+    if note.refused and note.status in ("CREATED", "UPDATED"):
+        return tr("ps_refused_on", lang, portals=", ".join(note.refused))
+    return portal_status_words(note.status, lang)
+
+
 def failure_words(run: AgencyRun, lang: Lang) -> str:
     """A few words for a subject line: « fichier non reçu »."""
     key = str(run.kind) if f"fail_{run.kind}" in _FAIL_KEYS else "other"
@@ -202,6 +220,8 @@ def _facts(totals: AgencyTotals, run: AgencyRun | None, command: str, lang: Lang
     if command == "status":
         if run is not None and run.live_before is not None:
             facts.append(tr("s_online", lang, n=run.live_before))
+        if run is not None and run.confirmed_online is not None:
+            facts.append(tr("s_confirmed", lang, n=run.confirmed_online))
         if run is not None and run.portal_notes:
             facts.append(tr("s_portal_notes", lang, n=len(run.portal_notes)))
         return facts
@@ -220,6 +240,8 @@ def _facts(totals: AgencyTotals, run: AgencyRun | None, command: str, lang: Lang
         facts.append(", ".join(parts) if parts else tr("no_changes", lang))
         if run.live_after is not None:
             facts.append(tr("s_online", lang, n=run.live_after))
+        if run.confirmed_online is not None:
+            facts.append(tr("s_confirmed", lang, n=run.confirmed_online))
     if totals.rejected and (run is None or run.kind in (RunKind.OK, RunKind.API)):
         kept = len(run.kept_keys) if run is not None else 0
         refused = tr("s_rejected", lang, n=totals.rejected)
@@ -365,8 +387,10 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
     to_fix = totals.rejected + sum(1 for c in cards if c.tone == "portal")
     if failed:
         tone, headline = "fail", tr("h_failed", lang)
-    elif to_fix or (run is not None and run.portal_notes):
+    elif to_fix:
         tone, headline = "todo", tr("h_todo", lang)
+    elif run is not None and run.portal_notes:
+        tone, headline = "todo", tr("h_portals", lang)
     elif run is not None and run.over_quota:
         # valid listings the contract had no room for: not "everything online", and nothing to fix either
         tone, headline = "todo", tr("h_over_quota", lang)
@@ -397,8 +421,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
     if run is not None and run.over_quota:
         story.quota_intro, story.over_quota = _quota_lines(run, lang)
     if run is not None:
-        story.portal_notes = [(n.reference or n.source_key, portal_status_words(n.status, lang), n.detail)
-                              for n in run.portal_notes]
+        story.portal_notes = [PortalLine(n.reference or n.source_key, n.title, portal_note_words(n, lang), n.why,
+                                         list(n.failed_media)) for n in run.portal_notes]
 
     story.outcome_bars = _outcome_bars(totals, run, lang)
     story.reason_bars = _reason_bars(totals, lang)
@@ -411,6 +435,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         story.subject = tr("subj_failed", lang, what=what, agency=label, night=night)
     elif to_fix:
         story.subject = tr("subj_fix", lang, n=to_fix, online=online, agency=label, night=night)
+    elif run is not None and run.portal_notes:
+        story.subject = tr("subj_portals", lang, n=len(run.portal_notes), online=online, agency=label, night=night)
     else:
         story.subject = tr("subj_ok", lang, n=online, agency=label, night=night)
     story.needs_agency = bool(to_fix) or (failed and (run is None or run.kind.needs_agency)) or \

@@ -1,0 +1,194 @@
+"""``classifieds-etl webhook``: subscribe to AVIV's status callbacks and receive them.
+
+``--subscribe`` / ``--unsubscribe`` manage each intermediary's subscription (``PUT|DELETE /webhooks``)
+to ``<webhook.public_url>/<its token>``; ``--listen HOST:PORT`` serves the receiver
+(``etl/load/webhook.py``). The receiver only keeps callbacks: on a PostgreSQL state store the
+folding into listings is a queued job for the workers (``worker``); on SQLite, where there are no
+workers, the listener folds them itself in the background. Either way a run folds what is left
+before writing its reports, so the agency's next report has every status received.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from etl.agencies import LoadedConfig, ResolvedCredentials, WebhookSettings
+from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AuthError, ConfigError
+from etl.load.statuses import SUBSCRIBED, fold_status_events, webhook_token
+from etl.log import RunLog
+from etl.pipeline.queue_cli import _config, _usage
+
+
+def add_parsers(subparsers: Any) -> None:
+    w = subparsers.add_parser("webhook", help="AVIV status callbacks: --subscribe, --unsubscribe or --listen HOST:PORT")
+    w.add_argument("--config", required=True, type=Path, help="agencies.yaml (its webhook: block)")
+    what = w.add_mutually_exclusive_group(required=True)
+    what.add_argument("--listen", metavar="HOST:PORT", help="receive the callbacks here (port 0: any free port)")
+    what.add_argument("--subscribe", action="store_true",
+                      help="ask AVIV to call back <webhook.public_url>/<token> for every intermediary")
+    what.add_argument("--unsubscribe", action="store_true", help="cancel every intermediary's subscription")
+    w.add_argument("--state", help="state store URL (overrides the configuration)")
+    w.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines on stderr")
+    w.set_defaults(func=cmd_webhook)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
+        raise ConfigError(f"--listen « {value} » : attendu HÔTE:PORT, par ex. 127.0.0.1:8088 ou [::]:8088")
+    return host.strip("[]"), int(port)
+
+
+def _settings(cfg: LoadedConfig) -> WebhookSettings:
+    if cfg.config.webhook is None:
+        raise ConfigError(f"{cfg.path}: pas de bloc « webhook: » (public_url, secret_env) : voir docs/scale.md")
+    return cfg.config.webhook
+
+
+def tokens(cfg: LoadedConfig, settings: WebhookSettings) -> dict[str, str]:
+    """Each intermediary's token → its id."""
+    secret = settings.secret()
+    found = {webhook_token(secret, i): i for i in cfg.agencies_by_intermediary()}
+    if not found:
+        raise ConfigError("aucune agence n'a d'intermediary_id connu : rien à recevoir")
+    return found
+
+
+def callback_base(settings: WebhookSettings, secret: str, intermediary_id: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/{webhook_token(secret, intermediary_id)}"
+
+
+class LocalFold:
+    """Folds in this process (no workers on SQLite): one fold at a time, again if callbacks came meanwhile."""
+
+    def __init__(self, store: Any, cfg: LoadedConfig, log: RunLog) -> None:
+        self.store, self.cfg, self.log = store, cfg, log
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    async def __call__(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._loop())
+
+    async def _loop(self) -> None:
+        while True:
+            self._again = False
+            res = await asyncio.to_thread(fold_status_events, self.store, self.cfg.agencies_by_intermediary())
+            if res.applied or res.outdated:
+                self.log.event("statuses_folded", f"statuts appliqués : {res.applied} (dépassés : {res.outdated}, en "
+                               f"attente de leur annonce : {res.unmatched})", applied=res.applied,
+                               outdated=res.outdated, unmatched=res.unmatched)
+            if not self._again:
+                return
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+
+
+async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None, log: RunLog) -> int:
+    import uvicorn
+
+    from etl.load.state import StateStore
+    from etl.load.webhook import CallbackReceiver
+
+    settings = _settings(cfg)
+    known = tokens(cfg, settings)
+    url = state_url or cfg.state_url
+    store = StateStore.open(url)
+    stack = contextlib.AsyncExitStack()
+    try:
+        if store.dialect == "postgresql":
+            from etl.pipeline.queue import defer_fold, make_app
+
+            app = make_app(cfg, url)
+            await stack.enter_async_context(app.open_async())
+
+            async def on_stored() -> None:
+                await defer_fold(app)
+            where = f"par les workers (file {cfg.config.queue.name})"
+            local: LocalFold | None = None
+        else:
+            local = LocalFold(store, cfg, log)
+            on_stored = local
+            where = "par ce processus"
+        receiver = CallbackReceiver(store, known, allow_from=settings.allow_from, max_body=settings.max_body,
+                                    on_stored=on_stored, log=log.event)
+        # no access log: the path of a callback carries its intermediary's secret token
+        server = uvicorn.Server(uvicorn.Config(receiver, host=host, port=port, access_log=False, log_level="warning",
+                                               lifespan="off", timeout_graceful_shutdown=10))
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.02)
+        if serving.done():
+            await serving
+            raise ConfigError(f"impossible d'écouter sur {host}:{port}")
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        log.event("webhook_listening", f"webhook : écoute sur {host}:{bound} pour {len(known)} intermédiaire(s) ; "
+                  f"statuts appliqués {where}", host=host, port=bound, intermediaries=len(known))
+        await on_stored()  # what an earlier listener kept but did not get to fold
+        await serving
+        await receiver.drain()
+        if local is not None:
+            await local.wait()
+        log.event("webhook_stopped", "webhook arrêté", callbacks=receiver.counts)
+        return EXIT_OK
+    finally:
+        await stack.aclose()
+        store.close()
+
+
+async def subscribe(cfg: LoadedConfig, *, cancel: bool, out: TextIO) -> int:
+    from etl.load.client import AvivClient
+    from etl.load.tokens import TokenFile
+
+    settings = _settings(cfg)
+    secret = "" if cancel else settings.secret()
+    seen: dict[tuple[str, str], ResolvedCredentials] = {}
+    for agency in cfg.selected(None):
+        creds = agency.credentials.resolve()
+        seen.setdefault((creds.client_id, creds.intermediary_id), creds)
+    code = EXIT_OK
+    async with AvivClient(cfg.config.defaults.api, TokenFile(cfg.token_cache)) as api:
+        for (_, intermediary), creds in seen.items():
+            if cancel:
+                res = await api.request(creds, "DELETE", "/webhooks")
+                if res.ok or res.status == 404:
+                    out.write(f"{intermediary} : " + ("désabonné\n" if res.ok else "aucun abonnement\n"))
+                    continue
+            else:
+                body = {"url": callback_base(settings, secret, intermediary), "statuses": SUBSCRIBED}
+                res = await api.request(creds, "PUT", "/webhooks", json=body)
+                if res.ok:
+                    # the URL's last segment is a secret: shown masked
+                    out.write(f"{intermediary} : abonné, rappels vers {settings.public_url.rstrip('/')}/…\n")
+                    continue
+            out.write(f"{intermediary} : refusé — {res.summary()}\n")
+            code = EXIT_FAILED
+    return code
+
+
+def cmd_webhook(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    log = RunLog(args.log_format, err)
+    cfg = _config(args.config, log, err)
+    if cfg is None:
+        return EXIT_USAGE
+    try:
+        if args.listen:
+            host, port = parse_listen(args.listen)
+            return asyncio.run(listen(cfg, host, port, args.state, log))
+        return asyncio.run(subscribe(cfg, cancel=args.unsubscribe, out=out))
+    except AuthError as exc:
+        err.write(f"authentification impossible : {exc}\n")
+        return EXIT_FAILED
+    except ConfigError as exc:
+        return _usage(log, err, exc)
