@@ -7,11 +7,14 @@ prices changed, a few listings sold (absent), one listing broken by a bad edit
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import yaml
 
@@ -23,11 +26,13 @@ from etl.pipeline.cli import print_table
 from etl.records import SourceRecord
 from etl.log import RunLog
 from etl.pipeline.run import RunOptions, RunResult, run
+from etl.pipeline.webhook_cli import listening_in_background, subscribe
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "sample_feeds"
 PRICE = COLUMNS["price"]
 OTHER_FORMATS = {"kyero-riviera.xml": "riviera-kyero", "agence-tableur.xlsx": "agence-tableur"}  # sample → its agency
-DEMO_ENV = {"DEMO_AVIV_CLIENT_ID": "demo", "DEMO_AVIV_CLIENT_SECRET": "demo-secret"}
+DEMO_ENV = {"DEMO_AVIV_CLIENT_ID": "demo", "DEMO_AVIV_CLIENT_SECRET": "demo-secret",
+            "DEMO_WEBHOOK_SECRET": "demo-webhook-secret-0123456789"}
 
 
 def feed_agencies(path: Path) -> list[str]:
@@ -62,7 +67,8 @@ def night_two(src: Path, dest: Path, live_keys: set[str], *, drop: int, reprice:
               photos={n: feed.read_photo(n) for n in feed.photo_files})
 
 
-def _config(work: Path, base_url: str, token_url: str, feeds: dict[str, list[str]], reports: Path) -> Path:
+def _config(work: Path, base_url: str, token_url: str, feeds: dict[str, list[str]], reports: Path, *,
+            webhook_port: int = 9) -> Path:
     agencies = []
     for feed_name, ids in feeds.items():
         for agency_id in ids:
@@ -76,6 +82,8 @@ def _config(work: Path, base_url: str, token_url: str, feeds: dict[str, list[str
            "defaults": {"api": {"base_url": base_url, "token_url": token_url, "rate_limit": 50, "concurrency": 8},
                         "state": "sqlite:///state.sqlite", "reports_dir": str(reports),
                         "token_cache": ".tokens.json"},
+           # the port is the listener's, known once it listens
+           "webhook": {"public_url": f"http://127.0.0.1:{webhook_port}/aviv", "secret_env": "DEMO_WEBHOOK_SECRET"},
            "agencies": agencies}
     path = work / "agencies.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -103,11 +111,19 @@ def run_demo(out_dir: Path, *, log_format: str = "text", out: TextIO | None = No
         shutil.copy2(sample_feeds / name, work / "feeds" / name)
     os.environ.update(DEMO_ENV)
     log = RunLog(log_format)
-    with running_sandbox() as sb:
-        cfg = load_config(_config(work, sb.base_url, sb.token_url, feeds, out_dir))
-        out.write(f"Sandbox AVIV : {sb.base_url}\n\n=== Nuit 1 : première publication ===\n")
+    with running_sandbox() as sb, \
+            listening_in_background(load_config(_config(work, sb.base_url, sb.token_url, feeds, out_dir)),
+                                    RunLog(log_format, io.StringIO())) as port:
+        cfg = load_config(_config(work, sb.base_url, sb.token_url, feeds, out_dir, webhook_port=port))
+        out.write(f"Sandbox AVIV : {sb.base_url}\n")
+        subscribed = io.StringIO()
+        asyncio.run(subscribe(cfg, cancel=False, out=subscribed))
+        out.write(f"Webhook : les statuts des portails arrivent sur {cfg.config.webhook.public_url if cfg.config.webhook else ''}/… "
+                  f"({subscribed.getvalue().count('abonné')} intermédiaires abonnés)\n")
+        out.write("\n=== Nuit 1 : première publication ===\n")
         night1 = run(cfg, options=RunOptions(out_dir=out_dir / "night-1"), log=log)
         print_table(night1, out)
+        _await_callbacks(sb)
         with StateStore.open(cfg.state_url) as store:
             live = {a: {k for k, s in store.listings(a).items() if s.live} for ids in feeds.values() for a in ids}
         # the second night: the first feed keeps all its changes, the last one is untouched
@@ -129,6 +145,15 @@ def run_demo(out_dir: Path, *, log_format: str = "text", out: TextIO | None = No
                   f"jetons demandés en tout : {sum(sb.token_counts().values())}\n")
     _where(out, night1, night2)
     return max(night1.exit_code, night2.exit_code)
+
+
+def _await_callbacks(sb: Any, timeout: float = 30.0) -> None:
+    """Until the sandbox has called back every status of night 1 (its processing is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(d["state"] != "pending" for d in sb.webhooks()["deliveries"]):
+            return
+        time.sleep(0.1)
 
 
 def _where(out: TextIO, *nights: RunResult) -> None:

@@ -14,6 +14,8 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -94,7 +96,10 @@ class LocalFold:
                 await self._task
 
 
-async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None, log: RunLog) -> int:
+async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None, log: RunLog, *,
+                 started: Callable[[Any, int], None] | None = None) -> int:
+    """Serve until stopped (SIGINT / SIGTERM, or ``server.should_exit``); ``started(server, port)``
+    once listening."""
     import uvicorn
 
     from etl.load.state import StateStore
@@ -134,6 +139,8 @@ async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None,
         bound = server.servers[0].sockets[0].getsockname()[1]
         log.event("webhook_listening", f"webhook : écoute sur {host}:{bound} pour {len(known)} intermédiaire(s) ; "
                   f"statuts appliqués {where}", host=host, port=bound, intermediaries=len(known))
+        if started is not None:
+            started(server, bound)
         await on_stored()  # what an earlier listener kept but did not get to fold
         await serving
         await receiver.drain()
@@ -144,6 +151,37 @@ async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None,
     finally:
         await stack.aclose()
         store.close()
+
+
+@contextlib.contextmanager
+def listening_in_background(cfg: LoadedConfig, log: RunLog, *, host: str = "127.0.0.1",
+                            port: int = 0) -> Iterator[int]:
+    """``listen`` in a thread (the demo); yields the port."""
+    ready = threading.Event()
+    handle: dict[str, Any] = {}
+    failure: list[BaseException] = []
+
+    def on_start(server: Any, bound: int) -> None:
+        handle.update(server=server, port=bound)
+        ready.set()
+
+    def serve() -> None:
+        try:
+            asyncio.run(listen(cfg, host, port, None, log, started=on_start))
+        except BaseException as exc:  # noqa: BLE001 — handed to the caller's thread
+            failure.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=serve, name="webhook-listener", daemon=True)
+    thread.start()
+    ready.wait(30)
+    if failure or "port" not in handle:
+        raise ConfigError(f"le récepteur de webhooks n'a pas démarré : {failure[0] if failure else 'délai dépassé'}")
+    try:
+        yield handle["port"]
+    finally:
+        handle["server"].should_exit = True
+        thread.join(30)
 
 
 async def subscribe(cfg: LoadedConfig, *, cancel: bool, out: TextIO) -> int:
