@@ -208,6 +208,17 @@ def test_old_run_folders_are_pruned(tmp_path: Path, sandbox, test_env) -> None:
     assert left == sorted(["not-a-run", "run-20250103-020000-1", res.out_dir.name])
 
 
+def test_old_queued_nights_are_pruned_but_never_the_one_being_written(tmp_path: Path) -> None:
+    from etl.report.outdir import prune_nights
+    nights = [f"night-2025010{d}T010000Z" for d in range(1, 6)]
+    for name in [*nights, "run-20250101-020000-1", "night-notes"]:
+        (tmp_path / name / "ag").mkdir(parents=True)
+    gone = prune_nights(tmp_path, 2, current=nights[0])  # a late retry of the oldest night still writes there
+    assert sorted(p.name for p in gone) == nights[1:3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([nights[0], *nights[3:], "run-20250101-020000-1",
+                                                                 "night-notes"])
+
+
 def test_portal_side_outcome_in_the_status_and_next_run_reports(tmp_path: Path, sandbox, test_env) -> None:
     import argparse
 

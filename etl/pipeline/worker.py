@@ -34,6 +34,7 @@ from etl.pipeline.queue import (NightResult, TransientFailure, final_result, is_
                                 night_results, pending_jobs, record_result, require_postgresql)
 from etl.pipeline.reporting import classify
 from etl.pipeline.run import AgencyResult, RunOptions, RunResult, run_agency, write_outputs
+from etl.report.outdir import prune_nights
 from etl.report.summary import ConvertSummary
 
 HEARTBEATS_PER_STALL = 6  # heartbeats well inside the stall timeout: five may be lost before a job is taken away
@@ -116,6 +117,8 @@ def _write_reports(cfg: LoadedConfig, res: AgencyResult, summary: ConvertSummary
                    options: RunOptions, log: RunLog, rate: dict[str, object]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_outputs(cfg, RunResult([res], rate=dict(rate)), summary, out_dir, options, log, operator=False)
+    if out_dir.parent.parent == cfg.reports_dir:
+        prune_nights(cfg.reports_dir, cfg.config.defaults.reports_keep, out_dir.parent.name)
 
 
 async def recover_stalled(app: procrastinate.App, queue: str, stall_timeout: float, log: RunLog) -> int:

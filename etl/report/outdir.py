@@ -14,6 +14,7 @@ from etl.errors import OutputDirError
 # Files a run writes whatever its agencies; per-agency files are found in the previous summary.json.
 FIXED_NAMES = ("summary.json", "rejections.csv", "report.html", "report.xlsx", "load.json")
 RUN_DIR = re.compile(r"^(run|plan|status)-\d{8}-\d{6}(-\d+)?$")
+NIGHT_DIR = re.compile(r"^night-\d{8}T\d{6}Z$")
 
 
 def prepare_out_dir(path: Path) -> Path:
@@ -70,6 +71,19 @@ def prune_runs(reports_dir: Path, keep: int) -> list[Path]:
     except OSError:
         return []
     gone = runs[:-keep] if keep > 0 else runs
+    for p in gone:
+        shutil.rmtree(p, ignore_errors=True)
+    return gone
+
+
+def prune_nights(reports_dir: Path, keep: int, current: str) -> list[Path]:
+    """Keep the ``keep`` newest night-* folders of queued nights (and ``current``, the one being
+    written, whatever its age); remove the others."""
+    try:
+        nights = sorted(p for p in reports_dir.iterdir() if p.is_dir() and NIGHT_DIR.match(p.name))
+    except OSError:
+        return []
+    gone = [p for p in (nights[:-keep] if keep > 0 else nights) if p.name != current]
     for p in gone:
         shutil.rmtree(p, ignore_errors=True)
     return gone
