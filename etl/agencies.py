@@ -190,7 +190,7 @@ class Defaults(_Closed):
     mass_delete: MassDeleteGuard = MassDeleteGuard()
     reports: Reports = Reports()
     email: Email = Email()
-    reports_keep: int = Field(30, ge=1, description="Run folders (run-*, plan-*) kept in reports_dir; older ones are removed.")
+    reports_keep: int = Field(30, ge=1, description="Run folders (run-*, plan-*, status-*) kept in reports_dir, and as many queued nights (night-*); older ones are removed.")
     lock_stale_after: float = Field(900.0, gt=0, description="Seconds without heartbeat after which another host's lock is considered abandoned.")
     portal_rules: PortalRules | None = Field(None, description="Portal rules (Belles Demeures floors by zone and transaction…) for every agency.")
     quota_priority: list[QuotaCriterion] = Field(["online", "newest"], min_length=1, description=_QUOTA_PRIORITY_HELP)
