@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,13 +68,15 @@ def listening(cfg: Path, *extra: str) -> Iterator[Listener]:
         if event["event"] == "webhook_listening":
             port = event["port"]
     assert port is not None, "".join(lines)
-    listener = Listener(proc, port, lines)
+    # read its log as it comes: a full pipe would block the listener
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+    reader.start()
     try:
-        yield listener
+        yield Listener(proc, port, lines)
     finally:
         proc.terminate()
-        _, rest = proc.communicate(timeout=30)
-        lines.extend(rest.splitlines(keepends=True))
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
 
 
 def status_body(status: str, at: str, portals: list[str] | None = None, **extra: Any) -> dict[str, Any]:

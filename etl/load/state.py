@@ -11,7 +11,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from etl.load.schema import HEAD_REVISION, feed_cache, journal, listings, locks, runs, status_events
-from etl.load.statuses import is_newer, publication
+from etl.load.statuses import StatusUpdate, is_newer, publication
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LIVE, DELETED = "live", "deleted"
@@ -300,33 +300,57 @@ class StateStore:
 
     def apply_status(self, agency_ids: Iterable[str], classified_id: str, status: Mapping[str, Any], at: float, *,
                      event_id: int | None = None) -> str:
-        """Fold one status into the listings of ``agency_ids`` with this classified id, unless they hold a
-        newer one: "applied", "outdated", or "unmatched" (no such listing; the event stays unapplied)."""
-        agencies = list(agency_ids)
-        if not agencies:
-            return "unmatched"
-        name = str(status.get("status") or "")
+        """One status (a poll's answer): see :meth:`apply_statuses`."""
+        return self.apply_statuses([StatusUpdate(tuple(agency_ids), classified_id, status, at, event_id)])[0]
+
+    def apply_statuses(self, updates: Sequence[StatusUpdate]) -> list[str]:
+        """Fold statuses, in order, into the listings of their agencies with their classified id, unless
+        these hold a newer one; one transaction. Per update: "applied", "outdated", or "unmatched" (no such
+        listing: its event stays unapplied, for a later fold)."""
+        if not updates:
+            return []
+        ids = sorted({u.classified_id for u in updates})
+        agencies = sorted({a for u in updates for a in u.agency_ids})
+        outcomes: list[str] = []
         with self.engine.begin() as conn:
-            q = sa.select(listings.c.agency_id, listings.c.source_key, listings.c.portals,
-                          listings.c.publication_status, listings.c.publication_at).where(
-                listings.c.classified_id == classified_id, listings.c.agency_id.in_(agencies))
-            if self.dialect == "postgresql":
-                q = q.with_for_update()
-            rows = conn.execute(q).all()
-            if not rows:
-                return "unmatched"
-            applied = False
-            for r in rows:
-                if not is_newer(name, at, r.publication_status, r.publication_at):
+            held: dict[str, list[dict[str, Any]]] = {}
+            if agencies:
+                q = sa.select(listings.c.agency_id, listings.c.source_key, listings.c.classified_id, listings.c.portals,
+                              listings.c.publication_status, listings.c.publication_at).where(
+                    listings.c.classified_id.in_(ids), listings.c.agency_id.in_(agencies))
+                if self.dialect == "postgresql":
+                    q = q.with_for_update()
+                for r in conn.execute(q):
+                    held.setdefault(r.classified_id, []).append(dict(r._mapping))
+            changed: dict[tuple[str, str], dict[str, Any]] = {}
+            folded: list[int] = []
+            for u in updates:
+                rows = [r for r in held.get(u.classified_id, ()) if r["agency_id"] in u.agency_ids]
+                if not rows:
+                    outcomes.append("unmatched")
                     continue
-                pub = publication(status, at, json.loads(r.portals) if r.portals else [])
+                name = str(u.status.get("status") or "")
+                applied = False
+                for r in rows:
+                    if not is_newer(name, u.at, r["publication_status"], r["publication_at"]):
+                        continue
+                    pub = publication(u.status, u.at, json.loads(r["portals"]) if r["portals"] else [])
+                    r["publication_status"], r["publication_at"] = pub.status, u.at
+                    changed[(r["agency_id"], r["source_key"])] = {
+                        "a": r["agency_id"], "k": r["source_key"], "ps": pub.status, "pa": u.at,
+                        "pd": pub.detail_json()}
+                    applied = True
+                outcomes.append("applied" if applied else "outdated")
+                if u.event_id is not None:
+                    folded.append(u.event_id)
+            if changed:
                 conn.execute(sa.update(listings).where(
-                    listings.c.agency_id == r.agency_id, listings.c.source_key == r.source_key,
-                ).values(publication_status=pub.status, publication_at=at, publication_detail=pub.detail_json()))
-                applied = True
-            if event_id is not None:
-                conn.execute(sa.update(status_events).where(status_events.c.id == event_id).values(applied_at=_now()))
-        return "applied" if applied else "outdated"
+                    listings.c.agency_id == sa.bindparam("a"), listings.c.source_key == sa.bindparam("k"),
+                ).values(publication_status=sa.bindparam("ps"), publication_at=sa.bindparam("pa"),
+                         publication_detail=sa.bindparam("pd")), list(changed.values()))
+            if folded:
+                conn.execute(sa.update(status_events).where(status_events.c.id.in_(folded)).values(applied_at=_now()))
+        return outcomes
 
     def touch_seen(self, agency_id: str, source_keys: Iterable[str], run_id: int) -> None:
         """Remember that these listings were in this run's feed (one statement, batched)."""

@@ -158,6 +158,17 @@ def is_newer(status: str, at: float, than_status: str | None, than_at: float | N
     return (at, stage(status)) > (than_at, stage(than_status))
 
 
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """A status to fold into the listings of ``agency_ids`` that have ``classified_id``."""
+
+    agency_ids: tuple[str, ...]
+    classified_id: str
+    status: Mapping[str, Any]
+    at: float
+    event_id: int | None = None   # the callback it came from, marked applied with it
+
+
 @dataclass(slots=True)
 class FoldResult:
     applied: int = 0      # folded into a listing (newer than what it held)
@@ -183,11 +194,10 @@ def fold_status_events(store: Any, agencies_of: Mapping[str, Sequence[str]], *, 
         events = store.unapplied_status_events(after=after, limit=batch)
         if not events:
             return result
-        for ev in events:
-            after = ev.id
-            body = orjson.loads(ev.body)
-            outcome = store.apply_status(agencies_of.get(ev.intermediary_id, ()), ev.classified_id, body,
-                                         ev.status_at, event_id=ev.id)
+        after = events[-1].id
+        updates = [StatusUpdate(tuple(agencies_of.get(ev.intermediary_id, ())), ev.classified_id, orjson.loads(ev.body),
+                                ev.status_at, ev.id) for ev in events]
+        for ev, outcome in zip(events, store.apply_statuses(updates)):
             if outcome == "applied":
                 result.applied += 1
             elif outcome == "outdated":

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -65,11 +65,12 @@ def callback_base(settings: WebhookSettings, secret: str, intermediary_id: str) 
     return f"{settings.public_url.rstrip('/')}/{webhook_token(secret, intermediary_id)}"
 
 
-class LocalFold:
-    """Folds in this process (no workers on SQLite): one fold at a time, again if callbacks came meanwhile."""
+class Coalesced:
+    """Calls ``action`` after the calls that come in the meantime, at most once per ``every`` seconds
+    and always once after the last (a callback kept must never wait for a fold nobody asked for)."""
 
-    def __init__(self, store: Any, cfg: LoadedConfig, log: RunLog) -> None:
-        self.store, self.cfg, self.log = store, cfg, log
+    def __init__(self, action: Callable[[], Awaitable[object]], every: float = 0.2) -> None:
+        self.action, self.every = action, every
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
@@ -82,11 +83,8 @@ class LocalFold:
     async def _loop(self) -> None:
         while True:
             self._again = False
-            res = await asyncio.to_thread(fold_status_events, self.store, self.cfg.agencies_by_intermediary())
-            if res.applied or res.outdated:
-                self.log.event("statuses_folded", f"statuts appliqués : {res.applied} (dépassés : {res.outdated}, en "
-                               f"attente de leur annonce : {res.unmatched})", applied=res.applied,
-                               outdated=res.outdated, unmatched=res.unmatched)
+            await self.action()
+            await asyncio.sleep(self.every)
             if not self._again:
                 return
 
@@ -94,6 +92,17 @@ class LocalFold:
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await self._task
+
+
+def fold_here(store: Any, cfg: LoadedConfig, log: RunLog) -> Callable[[], Awaitable[None]]:
+    """The fold, in this process (SQLite: no workers)."""
+    async def fold() -> None:
+        res = await asyncio.to_thread(fold_status_events, store, cfg.agencies_by_intermediary())
+        if res.applied or res.outdated:
+            log.event("statuses_folded", f"statuts appliqués : {res.applied} (dépassés : {res.outdated}, en "
+                      f"attente de leur annonce : {res.unmatched})", applied=res.applied,
+                      outdated=res.outdated, unmatched=res.unmatched)
+    return fold
 
 
 async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None, log: RunLog, *,
@@ -117,13 +126,11 @@ async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None,
             app = make_app(cfg, url)
             await stack.enter_async_context(app.open_async())
 
-            async def on_stored() -> None:
-                await defer_fold(app)
+            # one waiting job serves every callback kept meanwhile: no need to ask for each
+            on_stored = Coalesced(lambda: defer_fold(app), every=0.2)
             where = f"par les workers (file {cfg.config.queue.name})"
-            local: LocalFold | None = None
         else:
-            local = LocalFold(store, cfg, log)
-            on_stored = local
+            on_stored = Coalesced(fold_here(store, cfg, log), every=0.0)
             where = "par ce processus"
         receiver = CallbackReceiver(store, known, allow_from=settings.allow_from, max_body=settings.max_body,
                                     on_stored=on_stored, log=log.event)
@@ -144,8 +151,7 @@ async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None,
         await on_stored()  # what an earlier listener kept but did not get to fold
         await serving
         await receiver.drain()
-        if local is not None:
-            await local.wait()
+        await on_stored.wait()
         log.event("webhook_stopped", "webhook arrêté", callbacks=receiver.counts)
         return EXIT_OK
     finally:
