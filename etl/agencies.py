@@ -26,6 +26,12 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _AGENCY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+def _check_env_name(v: Any) -> Any:
+    if v is not None and not _ENV_NAME.match(v):
+        raise ValueError(f"« {v} » n'est pas un nom de variable d'environnement (lettres, chiffres, _)")
+    return v
+
+
 class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -66,9 +72,7 @@ class Credentials(_Closed):
     @field_validator("client_id_env", "client_secret_env", "intermediary_id_env")
     @classmethod
     def _is_env_name(cls, v: str | None) -> str | None:
-        if v is not None and not _ENV_NAME.match(v):
-            raise ValueError(f"« {v} » n'est pas un nom de variable d'environnement (lettres, chiffres, _)")
-        return v
+        return _check_env_name(v)
 
     @model_validator(mode="after")
     def _one_intermediary(self) -> Credentials:
@@ -154,9 +158,7 @@ class SmtpSettings(_Closed):
     @field_validator("username_env", "password_env")
     @classmethod
     def _is_env_name(cls, v: str | None) -> str | None:
-        if v is not None and not _ENV_NAME.match(v):
-            raise ValueError(f"« {v} » n'est pas un nom de variable d'environnement (lettres, chiffres, _)")
-        return v
+        return _check_env_name(v)
 
     @property
     def effective_port(self) -> int:
@@ -303,9 +305,7 @@ class WebhookSettings(_Closed):
     @field_validator("secret_env")
     @classmethod
     def _is_env_name(cls, v: str) -> str:
-        if not _ENV_NAME.match(v):
-            raise ValueError(f"« {v} » n'est pas un nom de variable d'environnement (lettres, chiffres, _)")
-        return v
+        return _check_env_name(v)
 
     @field_validator("allow_from")
     @classmethod
