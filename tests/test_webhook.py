@@ -223,11 +223,19 @@ def test_a_callback_arriving_before_its_listing_is_recorded_is_applied_later(tmp
     with listening(cfg) as hook, httpx.Client(timeout=10) as http:
         assert http.post(hook.url("int-ag1", "c-new"), json=status_body("CREATED", "2026-11-30T02:00:00Z")).status_code == 201
         wait_for(lambda: len(events(state)) == 1, what="the callback")
-    seed(state, "ag1", "K1", "c-new")  # the POST's answer is recorded after the callback came
     from etl.load.statuses import fold_status_events
     with StateStore.open(state) as store:
+        assert fold_status_events(store, {"int-ag1": ["ag1"]}).unmatched == 1
+    seed(state, "ag1", "K1", "c-new")  # the POST's answer is recorded after the callback came
+    with StateStore.open(state) as store:
         assert fold_status_events(store, {"int-ag1": ["ag1"]}).applied == 1
+        # folded callbacks are dropped once older than keep_applied; unmatched ones after forget_after
+        assert fold_status_events(store, {}, keep_applied=-1).pruned == 1
+        store.record_status_event(intermediary_id="int-ag1", classified_id="c-never", status="CREATED", status_at=1.0,
+                                  body="{}", digest="d" * 64)
+        assert fold_status_events(store, {"int-ag1": ["ag1"]}, forget_after=-1).forgotten == 1
     assert listing(state, "ag1", "K1").publication_status == "CREATED"
+    assert events(state) == []
 
 
 def test_a_poll_older_than_a_callback_does_not_undo_it(tmp_path: Path) -> None:

@@ -294,6 +294,11 @@ class StateStore:
             return [StatusEvent(r.id, r.intermediary_id, r.classified_id, r.status, r.status_at, r.body,
                                 r.received_at) for r in conn.execute(q)]
 
+    def prune_status_events(self, applied_before: float) -> int:
+        """Drop the callbacks folded before ``applied_before`` (their news is in the listings)."""
+        with self.engine.begin() as conn:
+            return conn.execute(sa.delete(status_events).where(status_events.c.applied_at < applied_before)).rowcount
+
     def forget_status_event(self, event_id: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(sa.delete(status_events).where(status_events.c.id == event_id))

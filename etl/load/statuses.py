@@ -175,20 +175,22 @@ class FoldResult:
     outdated: int = 0     # an older status than the listing's: kept as received, not applied
     unmatched: int = 0    # no listing of that intermediary has this classified id (yet)
     forgotten: int = 0    # unmatched for longer than ``forget_after``: dropped
+    pruned: int = 0       # folded more than ``keep_applied`` ago: dropped
 
     def total(self) -> int:
         return self.applied + self.outdated
 
 
 def fold_status_events(store: Any, agencies_of: Mapping[str, Sequence[str]], *, forget_after: float = 7 * 86400,
-                       batch: int = 500) -> FoldResult:
+                       keep_applied: float = 30 * 86400, batch: int = 500) -> FoldResult:
     """Fold the callbacks not yet applied into their listings, oldest first.
 
     ``agencies_of``: the agencies that publish under each intermediary; a callback only ever
     touches a listing of the intermediary whose URL it came to. A callback for a classified id no
-    listing has yet (its POST's answer not recorded yet) waits for a later fold.
+    listing has yet (its POST's answer not recorded yet) waits for a later fold, ``forget_after`` at
+    most; callbacks folded more than ``keep_applied`` ago are dropped (the table would only grow).
     """
-    result = FoldResult()
+    result = FoldResult(pruned=store.prune_status_events(time.time() - keep_applied))
     after = 0
     while True:
         events = store.unapplied_status_events(after=after, limit=batch)
