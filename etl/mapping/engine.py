@@ -205,14 +205,17 @@ class CompiledMapping:
         else:
             path = cond.path or ""
             if path.startswith("@"):
-                value = f"out.get({path[1:]!r})"
+                lookup, absent = f"out.get({path[1:]!r})", "None"
             else:
-                # Inline lookups: a condition is evaluated for every record.
-                value = "body"
+                # Inline lookups: a condition is evaluated for every record. An absent (or falsy)
+                # value reads as _EMPTY; it is looked up once, into _c, when compared after.
+                lookup, absent = "body", "_EMPTY"
                 for key in path.split("."):
-                    value = f"({value}.get({key!r}) or _EMPTY)"
-                value = f"_none_if_empty({value})"
-            present = f"({value} is not None)"
+                    lookup = f"({lookup}.get({key!r}) or _EMPTY)"
+            if cond.filled is not None:
+                present = f"({lookup} is not {absent})"
+                return present if cond.filled else f"(not {present})"
+            present, value = f"((_c := {lookup}) is not {absent})", "_c"
             normalise, folded = (lambda x: x), value
         if cond.filled is not None:
             return present if cond.filled else f"(not {present})"
