@@ -13,7 +13,7 @@ import html
 import re
 import zlib
 from functools import lru_cache
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -439,6 +439,11 @@ def _publication_codes(publications: str) -> tuple[str, ...]:
     return tuple(c.strip().upper() for c in re.split(r"[,;|\s]+", publications) if c.strip())
 
 
+# (publications, type, property type, sub-type) → (the mapping's settings, portals, outputs set,
+# warnings): a feed spells these four fields a handful of ways, and the answer depends on nothing else.
+_REQUESTED: dict[tuple[str, ...], tuple[Any, list[str], dict[str, Any], list[tuple[str, str]]]] = {}
+
+
 @builder("requested_portals", runs_on_empty=True)
 def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
     """Field 82 (Publications) says which of SL/BD the agency wants; it has no code for BUCOM,
@@ -447,30 +452,46 @@ def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
     Returns the requested AVIV portals, or an empty list meaning "the agency's default".
     Sets ``@pack_commercialisateur`` when field 82 carries PC.
     """
-    publications, kind, property_type, subtype = raws
+    key = tuple(raws)
+    settings = scope.spec_settings
+    hit = _REQUESTED.get(key)
+    if hit is None or hit[0] is not settings:
+        if len(_REQUESTED) >= 4096:
+            _REQUESTED.clear()
+        hit = _REQUESTED[key] = (settings, *_requested_portals(*raws, settings))
+    _, portals, outputs, warnings = hit
+    scope.outputs.update(outputs)
+    for code, message in warnings:
+        scope.warn(code, message, source="publications", value=raws[0])
+    return list(portals)
+
+
+def _requested_portals(publications: str, kind: str, property_type: str, subtype: str,
+                       settings: Mapping[str, Any]) -> tuple[list[str], dict[str, Any], list[tuple[str, str]]]:
+    """``requested_portals``' answer: the portals, the outputs it sets and its warnings (code, message)."""
+    outputs: dict[str, Any] = {}
+    warnings: list[tuple[str, str]] = []
     codes = _publication_codes(publications)
     chosen = [c for c in codes if c in PORTALS]
     if "PC" in codes:
-        scope.outputs["pack_commercialisateur"] = True
+        outputs["pack_commercialisateur"] = True
     ignored = [c for c in codes if c not in PORTALS and c not in ("PC",)]
     if ignored:
-        scope.warn("W_PUBLICATION_IGNORED",
-                   f"Codes de publication non gérés par l'API AVIV ignorés : {', '.join(ignored)}.",
-                   source="publications", value=publications)
+        warnings.append(("W_PUBLICATION_IGNORED",
+                         f"Codes de publication non gérés par l'API AVIV ignorés : {', '.join(ignored)}."))
     # Some listing kinds exist on one portal only (Poliris: "produit catalogue" and "modèle de
     # maison" are for SeLoger Construire): neither field 82 nor the agency's defaults add others.
-    only_tables: dict[str, dict[str, list[str]]] = scope.spec_settings.get("portal_only", {})
+    only_tables: dict[str, dict[str, list[str]]] = settings.get("portal_only", {})
     for raw, table in ((kind, "transaction_type"), (property_type, "property_type")):
         only = only_tables.get(table, {}).get(fold(raw))
         if only:
             dropped = [p for p in chosen if p not in only]
             if dropped:
-                scope.warn("W_PORTAL_NOT_FOR_THIS_LISTING",
-                           f"« {raw.strip()} » ne se publie que sur {', '.join(only)} : {', '.join(dropped)} ignoré(s).",
-                           source="publications", value=publications)
-            scope.outputs["portals_explicit"] = True
-            return list(only)
-    implied_tables: dict[str, dict[str, list[str]]] = scope.spec_settings.get("implied_portals", {})
+                warnings.append(("W_PORTAL_NOT_FOR_THIS_LISTING",
+                                 f"« {raw.strip()} » ne se publie que sur {', '.join(only)} : {', '.join(dropped)} ignoré(s)."))
+            outputs["portals_explicit"] = True
+            return list(only), outputs, warnings
+    implied_tables: dict[str, dict[str, list[str]]] = settings.get("implied_portals", {})
     implied: list[str] = []
     for raw, table in ((kind, "transaction_type"), (property_type, "property_type"), (subtype, "property_subtype")):
         for p in implied_tables.get(table, {}).get(fold(raw), []):
@@ -480,8 +501,8 @@ def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
         # The agency named its SL/BD portals explicitly: only add what field 82 cannot express.
         implied = [p for p in implied if p not in _FIELD82_EXPRESSIBLE]
     out = list(dict.fromkeys(chosen + implied))
-    scope.outputs["portals_explicit"] = bool(chosen)
-    return out
+    outputs["portals_explicit"] = bool(chosen)
+    return out, outputs, warnings
 
 
 # --- media -------------------------------------------------------------------------------------
