@@ -371,8 +371,10 @@ class CompiledMapping:
 
         if rule.value is not None:
             ns[f"C{n}"] = rule.value
-            value = f"_fresh(C{n})" if isinstance(rule.value, (dict, list)) else f"C{n}"
-            body.append(target.format(value))
+            if isinstance(rule.value, (dict, list)):
+                body.append(target.format(f"_fresh(C{n})"))
+            else:  # a scalar merges into nothing: written like a converted value
+                body.append(scalar_target.format(f"C{n}"))
         elif rule.convert is not None:
             fn = (SPREADSHEET_CONVERTERS if self.spec.values == "spreadsheet" else CONVERTERS).get(rule.convert)
             if fn is None:
