@@ -13,6 +13,7 @@ import html
 import re
 import zlib
 from functools import lru_cache
+from itertools import compress
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -569,11 +570,9 @@ def media(raws: Sequence[str], scope: RecordScope) -> list[dict[str, Any]] | Non
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     feed = scope.feed
-    for n in range(0, len(pairs), 2):
-        raw = pairs[n]
-        if not raw:  # most of the 30 ranks are empty
-            continue
-        raw, title = raw.strip(), pairs[n + 1].strip()
+    # Most of the 30 ranks are empty: compress() skips them without a Python iteration each.
+    for n in compress(range(0, len(pairs), 2), pairs[::2]):
+        raw, title = pairs[n].strip(), pairs[n + 1].strip()
         if not raw or raw in BLANK_MARKERS:
             continue
         rank = n // 2 + 1
