@@ -66,7 +66,8 @@ def unpack(t: tuple[Any, ...]) -> Outcome:
     file, line, record, xpath, key, reference, accepted, body, body_hash, requested, portals, issues, payload = t
     return Outcome(SourceLocation(file, line, record, xpath), ListingKey(*key) if key else None, reference, accepted,
                    body, body_hash, requested, portals,
-                   [Issue(c, m, ERROR if e else WARNING, f, a, v, p) for c, m, e, f, a, v, p in issues], payload)
+                   [Issue(c, m, ERROR if e else WARNING, f, a, v, p) for c, m, e, f, a, v, p in issues] if issues else [],
+                   payload)
 
 
 @dataclass(slots=True)
