@@ -407,15 +407,26 @@ class CompiledMapping:
             if len(indexes) > 1:
                 second = indexes[1]
 
-                def lookup(v: Sequence[str], raw: str, table: dict[str, Any] = table, second: int = second) -> Any:
+                def find_row(raw: str, sub: str, table: dict[str, Any] = table) -> Any:
                     # "type > sub-type", then "* > sub-type", then "type".
                     key = fold(raw)
-                    if sub := v[second]:
+                    if sub:
                         sub = fold(sub)
                         for k in (f"{key} > {sub}", f"* > {sub}"):
                             if k in table:
                                 return table[k]
                     return table.get(key, _NOROW)
+
+                def lookup(v: Sequence[str], raw: str, second: int = second, find_row: Callable[..., Any] = find_row,
+                           memo: dict[tuple[str, str], Any] = {}) -> Any:  # noqa: B006 (the memo, per rule)
+                    # A feed spells its (type, sub-type) pairs a handful of ways: each is looked up once.
+                    pair = (raw, v[second])
+                    row = memo.get(pair, memo)
+                    if row is memo:
+                        row = find_row(*pair)
+                        if len(memo) < _MEMO_SIZE and len(raw) + len(pair[1]) <= 2 * _MEMO_KEY_MAX:
+                            memo[pair] = row
+                    return row
                 ns[f"L{n}"] = lookup
                 find = f"L{n}(v, raw)"
             else:
