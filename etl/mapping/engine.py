@@ -431,13 +431,21 @@ class CompiledMapping:
                 find = f"L{n}(v, raw)"
             else:
                 find = f"T{n}.get(_fold(raw), _NOROW)"
-            container = any(isinstance(x, (dict, list)) for x in table.values())
+            rows_set = [x for x in table.values() if x is not None]
+            container = any(isinstance(x, (dict, list)) for x in rows_set)
+            # Rows that are all flat objects or lists ({apartment: FLAT}): a shallow copy is a fresh one.
+            flat = container and all(
+                isinstance(x, (dict, list)) and not any(isinstance(y, (dict, list)) for y in
+                                                        (x.values() if isinstance(x, dict) else x))
+                for x in rows_set)
+            write = (target.format("val.copy()") if flat else target.format("_fresh(val)") if container
+                     else scalar_target.format("val"))
             body += self._guarded(n, rule, indexes[0], ns, where, when=when, inner=[
                 f"val = {find}",
                 "if val is _NOROW:",
                 f"    INV{n}(s, raw, ConversionError(f'« {{raw}} » n\\'est pas une valeur reconnue pour ce champ'))",
                 "elif val is not None:",
-                f"    {target.format('_fresh(val)') if container else scalar_target.format('val')}"])
+                f"    {write}"])
             when = None
         else:
             fn_b = BUILDERS.get(rule.build)  # type: ignore[arg-type]
