@@ -240,13 +240,8 @@ class CompiledMapping:
                               "_fold": fold, "_at_most": _at_most, "ConversionError": ConversionError,
                               "_NOROW": _NOROW, "_EMPTY": _EMPTY, "_none_if_empty": _none_if_empty}
         lines = ["def _apply(v, s):", "    body = s.body", "    out = s.outputs"]
-        self._nodes: dict[tuple[str, ...], str] = {}
-        rules = []
         for n, rule in enumerate(self.spec.rules):
-            rules.extend(self._emit(n, rule, ns))
-        if self._nodes:
-            lines.append("    " + " = ".join(self._nodes.values()) + " = None")
-        lines += rules
+            lines.extend(self._emit(n, rule, ns))
         source = "\n".join(lines)
         exec(compile(source, f"<mapping {self.spec.mapping}>", "exec"), ns)  # noqa: S102
         self.source = source
@@ -356,16 +351,8 @@ class CompiledMapping:
             keys = to.split(".")
             ns[f"K{n}"] = tuple(keys)
             target = f"_set(body, K{n}, {{}})"  # merges a dict value into an existing one
-            if len(keys) > 1:
-                # The object a scalar goes into, looked up (made) once per record and kept in a local
-                # (N…): several rules write under data.location, data.spaces… A node stays the same
-                # object once in the body (_set merges into it; nothing else replaces a dict node).
-                parent = tuple(keys[:-1])
-                node = self._nodes.setdefault(parent, f"N{len(self._nodes)}")
-                chain = "body" + "".join(f".setdefault({k!r}, {{{{}}}})" for k in parent)
-                scalar_target = f"({node} if {node} is not None else ({node} := {chain}))[{keys[-1]!r}] = {{}}"
-            else:
-                scalar_target = f"body[{keys[-1]!r}] = {{}}"
+            chain = "body" + "".join(f".setdefault({k!r}, {{{{}}}})" for k in keys[:-1])
+            scalar_target = f"{chain}[{keys[-1]!r}] = {{}}"
         body: list[str] = [f"# rule {n + 1}: {to}"]
         when = self._condition(rule.when, where, ns) if rule.when is not None else None
 
