@@ -36,8 +36,14 @@ from etl.records import FeedFacts, RecordError, SourceLocation
 # About 450 listings of a full Poliris row: big enough that a chunk's fixed costs (a task, its
 # pickled results) vanish, small enough that the last chunks do not leave a core idle for long.
 CHUNK_BYTES = 1 << 20
-# Below this many chunks, forking and merging cost more than they save (measured: docs/ARCHITECTURE.md).
-MIN_CHUNKS = 4
+# Below this many chunks (8 MiB with 1 MiB chunks, ~3,600 listings of a full row), one process:
+# forking, the pool and merging cost more than a second core saves. Measured (2-core VM, generated
+# feeds, convert_feed timed in a fresh process, --workers 1 and 2 alternated, best of 3): load ~3,
+# 2 workers / 1 process = 1.79 at 0.45 MiB, 1.66 at 1.1, 1.67 at 2.2, 1.33 at 4.5 and 0.80 at
+# 11.2 MiB, so the crossing is near 8.5 MiB; load 5-9 (another agent's busy loop on one core),
+# 1.45 at 2.2 MiB, 1.34 at 4.5, 1.37 at 6.7, 1.24 at 8.9, 1.22 at 13.4 and 1.19 at 17.9 MiB (two
+# workers never won there, the second core being taken). The former 4 MiB lost at 4.5 MiB in both.
+MIN_CHUNKS = 8
 
 
 def usable_cores() -> int:
