@@ -229,7 +229,7 @@ def _workers_of(proc: psutil.Process, timeout: float = 60) -> list[psutil.Proces
 
 
 def test_a_killed_worker_fails_convert_with_exit_4_naming_the_chunk(tmp_path: Path) -> None:
-    feed = big_feed(tmp_path / "Annonces.csv", 2_500)  # ~6 MB: six chunks, workers start
+    feed = big_feed(tmp_path / "Annonces.csv", 4_000)  # ~9 MB: nine chunks, over MIN_CHUNKS: workers start
     proc = subprocess.Popen([sys.executable, "-m", "etl", "convert", str(feed), "--out", str(tmp_path / "out"),
                              "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _workers_of(psutil.Process(proc.pid))[0].kill()
@@ -247,7 +247,7 @@ def _as_from_a_shell() -> None:
 
 
 def test_ctrl_c_stops_convert_and_its_workers(tmp_path: Path) -> None:
-    feed = big_feed(tmp_path / "Annonces.csv", 2_500)
+    feed = big_feed(tmp_path / "Annonces.csv", 4_000)
     proc = subprocess.Popen([sys.executable, "-m", "etl", "convert", str(feed), "--out", str(tmp_path / "out"),
                              "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=_as_from_a_shell)

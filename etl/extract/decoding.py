@@ -128,14 +128,19 @@ class LineDecoder:
 
     def decode(self, raw: bytes, *, invalid_utf8: bool = False) -> str:
         """Decode a line that is not pure ASCII (``invalid_utf8``: the caller already tried)."""
-        try:
-            if invalid_utf8:
-                raise UnicodeDecodeError("utf-8", raw, 0, 1, "already tried")
-            text = raw.decode("utf-8")
+        # A cp1252 line is told by the caller (``invalid_utf8``) rather than by an exception
+        # raised here: raising and catching one cost as much as decoding the line.
+        text: str | None = None
+        if not invalid_utf8:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        if text is not None:
             enc = UTF8
             self.utf8_lines += 1
             self.undefined_bytes = b""
-        except UnicodeDecodeError:
+        else:
             text = decode_windows_1252(raw)
             enc = CP1252
             self.cp1252_lines += 1

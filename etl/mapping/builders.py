@@ -13,11 +13,13 @@ import html
 import re
 import zlib
 from functools import lru_cache
-from collections.abc import Sequence
+from itertools import compress
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from etl.mapping.converters import (
+    BLANK_MARKERS,
     ConversionError,
     amount,
     boolean,
@@ -163,6 +165,11 @@ def _placeholder_dropped(scope: RecordScope, source: str, raw: str, what: str) -
                source=source, value=raw)
 
 
+# What makes a certificate more than a software default (a lone GES letter or version is not).
+_SUBSTANCE = frozenset({"efficiencyClass", "overallEnergyNeed", "GHGEmission", "releaseDate", "energyConsumptionCostMin",
+                        "energyConsumptionCostMax", "finalConsumption"})
+
+
 @builder("energy_certificate")
 def energy_certificate(raws: Sequence[str], scope: RecordScope) -> dict[str, Any] | None:
     """DPE/GES (Poliris 176-179, 324-328, 334) → ``energy.countrySpecific.fr.energyCertificate``.
@@ -209,9 +216,7 @@ def energy_certificate(raws: Sequence[str], scope: RecordScope) -> dict[str, Any
                 scope.warn("W_VALUE_IGNORED", f"DPE : {exc} ; la valeur est ignorée.", value=raw)
     if not is_blank(final_raw):
         _final_consumption(final_raw, cert, scope)
-    substance = ("efficiencyClass", "overallEnergyNeed", "GHGEmission", "releaseDate", "energyConsumptionCostMin",
-                 "energyConsumptionCostMax", "finalConsumption")
-    if not any(k in cert for k in substance):
+    if _SUBSTANCE.isdisjoint(cert):
         # Nothing behind a lone GES letter or version: the software's defaults, not a DPE.
         if "GHGEmissionClass" in cert:
             _placeholder_dropped(scope, "ghg_class", ghg_class, "sans classe énergie, valeur ni date de DPE")
@@ -302,6 +307,8 @@ def bathrooms(raws: Sequence[str], scope: RecordScope) -> int | None:
 
 
 def _money(value: float | int) -> str:
+    if type(value) is int:  # what the number converters give for a whole amount (< 2**53: exact)
+        return f"{value:,}".replace(",", "\u202f") + " €"
     text = f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
     return (text[:-3] if text.endswith(",00") else text) + " €"
 
@@ -433,6 +440,11 @@ def _publication_codes(publications: str) -> tuple[str, ...]:
     return tuple(c.strip().upper() for c in re.split(r"[,;|\s]+", publications) if c.strip())
 
 
+# (publications, type, property type, sub-type) → (the mapping's settings, portals, outputs set,
+# warnings): a feed spells these four fields a handful of ways, and the answer depends on nothing else.
+_REQUESTED: dict[tuple[str, ...], tuple[Any, list[str], dict[str, Any], list[tuple[str, str]]]] = {}
+
+
 @builder("requested_portals", runs_on_empty=True)
 def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
     """Field 82 (Publications) says which of SL/BD the agency wants; it has no code for BUCOM,
@@ -441,30 +453,46 @@ def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
     Returns the requested AVIV portals, or an empty list meaning "the agency's default".
     Sets ``@pack_commercialisateur`` when field 82 carries PC.
     """
-    publications, kind, property_type, subtype = raws
+    key = tuple(raws)
+    settings = scope.spec_settings
+    hit = _REQUESTED.get(key)
+    if hit is None or hit[0] is not settings:
+        if len(_REQUESTED) >= 4096:
+            _REQUESTED.clear()
+        hit = _REQUESTED[key] = (settings, *_requested_portals(*raws, settings))
+    _, portals, outputs, warnings = hit
+    scope.outputs.update(outputs)
+    for code, message in warnings:
+        scope.warn(code, message, source="publications", value=raws[0])
+    return list(portals)
+
+
+def _requested_portals(publications: str, kind: str, property_type: str, subtype: str,
+                       settings: Mapping[str, Any]) -> tuple[list[str], dict[str, Any], list[tuple[str, str]]]:
+    """``requested_portals``' answer: the portals, the outputs it sets and its warnings (code, message)."""
+    outputs: dict[str, Any] = {}
+    warnings: list[tuple[str, str]] = []
     codes = _publication_codes(publications)
     chosen = [c for c in codes if c in PORTALS]
     if "PC" in codes:
-        scope.outputs["pack_commercialisateur"] = True
+        outputs["pack_commercialisateur"] = True
     ignored = [c for c in codes if c not in PORTALS and c not in ("PC",)]
     if ignored:
-        scope.warn("W_PUBLICATION_IGNORED",
-                   f"Codes de publication non gérés par l'API AVIV ignorés : {', '.join(ignored)}.",
-                   source="publications", value=publications)
+        warnings.append(("W_PUBLICATION_IGNORED",
+                         f"Codes de publication non gérés par l'API AVIV ignorés : {', '.join(ignored)}."))
     # Some listing kinds exist on one portal only (Poliris: "produit catalogue" and "modèle de
     # maison" are for SeLoger Construire): neither field 82 nor the agency's defaults add others.
-    only_tables: dict[str, dict[str, list[str]]] = scope.spec_settings.get("portal_only", {})
+    only_tables: dict[str, dict[str, list[str]]] = settings.get("portal_only", {})
     for raw, table in ((kind, "transaction_type"), (property_type, "property_type")):
         only = only_tables.get(table, {}).get(fold(raw))
         if only:
             dropped = [p for p in chosen if p not in only]
             if dropped:
-                scope.warn("W_PORTAL_NOT_FOR_THIS_LISTING",
-                           f"« {raw.strip()} » ne se publie que sur {', '.join(only)} : {', '.join(dropped)} ignoré(s).",
-                           source="publications", value=publications)
-            scope.outputs["portals_explicit"] = True
-            return list(only)
-    implied_tables: dict[str, dict[str, list[str]]] = scope.spec_settings.get("implied_portals", {})
+                warnings.append(("W_PORTAL_NOT_FOR_THIS_LISTING",
+                                 f"« {raw.strip()} » ne se publie que sur {', '.join(only)} : {', '.join(dropped)} ignoré(s)."))
+            outputs["portals_explicit"] = True
+            return list(only), outputs, warnings
+    implied_tables: dict[str, dict[str, list[str]]] = settings.get("implied_portals", {})
     implied: list[str] = []
     for raw, table in ((kind, "transaction_type"), (property_type, "property_type"), (subtype, "property_subtype")):
         for p in implied_tables.get(table, {}).get(fold(raw), []):
@@ -474,8 +502,8 @@ def requested_portals(raws: Sequence[str], scope: RecordScope) -> list[str]:
         # The agency named its SL/BD portals explicitly: only add what field 82 cannot express.
         implied = [p for p in implied if p not in _FIELD82_EXPRESSIBLE]
     out = list(dict.fromkeys(chosen + implied))
-    scope.outputs["portals_explicit"] = bool(chosen)
-    return out
+    outputs["portals_explicit"] = bool(chosen)
+    return out, outputs, warnings
 
 
 # --- media -------------------------------------------------------------------------------------
@@ -485,6 +513,7 @@ _SAFE_URL_CHARS = "/:?&=#%+@!$'()*,;~"
 
 # Most photo URLs are already clean: checking that is far cheaper than splitting and re-quoting.
 _CLEAN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?")
+_clean_url_match = _CLEAN_URL.fullmatch
 
 
 def _clean_url(url: str) -> str | None:
@@ -541,15 +570,14 @@ def media(raws: Sequence[str], scope: RecordScope) -> list[dict[str, Any]] | Non
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     feed = scope.feed
-    for n in range(0, len(pairs), 2):
-        raw = pairs[n]
-        if not raw:  # most of the 30 ranks are empty
-            continue
-        raw, title = raw.strip(), pairs[n + 1].strip()
-        if not raw or is_blank(raw):
+    # Most of the 30 ranks are empty: compress() skips them without a Python iteration each.
+    for n in compress(range(0, len(pairs), 2), pairs[::2]):
+        raw, title = pairs[n].strip(), pairs[n + 1].strip()
+        if not raw or raw in BLANK_MARKERS:
             continue
         rank = n // 2 + 1
-        url = _clean_url(raw)
+        # _clean_url's first test inline: most photo URLs pass it (one call less per photo)
+        url = raw if len(raw) <= 2048 and _clean_url_match(raw) else _clean_url(raw)
         if url is None:
             name = raw.replace("\\", "/").rsplit("/", 1)[-1]
             if feed.photo_base_url and name:
@@ -572,7 +600,7 @@ def media(raws: Sequence[str], scope: RecordScope) -> list[dict[str, Any]] | Non
             continue
         seen.add(url)
         item: dict[str, Any] = {"url": url, "mediaType": "PICTURE"}
-        if title and title.strip():
+        if title:  # stripped above
             item["title"] = title
             if category := caption_category(title):
                 item["category"] = category

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from math import isfinite as _isfinite
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -75,7 +76,7 @@ def number(raw: str) -> int | float:
             value = float(_normalise_number(raw))
         except ValueError:
             raise ConversionError(f"« {raw} » n'est pas un nombre") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not _isfinite(value):  # NaN and ±inf
         raise ConversionError(f"« {raw} » n'est pas un nombre")
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
@@ -140,6 +141,7 @@ def parse_date(raw: str) -> date:
     raise ConversionError(f"« {raw} » n'est pas une date au format JJ/MM/AAAA")
 
 
+@lru_cache(maxsize=4096)  # pure, and a feed repeats its dates (DPE dates, availability…)
 def iso_date(raw: str) -> str:
     """DD/MM/YYYY → ``YYYY-MM-DD`` (AVIV ``format: date``)."""
     return parse_date(raw).isoformat()
@@ -151,10 +153,14 @@ def iso_datetime(raw: str) -> str:
     return datetime.combine(d, time(0, 0), tzinfo=PARIS).isoformat()
 
 
+_YEAR = re.compile(r"\d{4}")
+
+
+@lru_cache(maxsize=1024)  # pure, and a feed repeats its years
 def year_date(raw: str) -> str:
     """A reference year (``2021``) or a date (``01/01/2000``, seen in field 328) → ``YYYY-01-01``."""
     s = raw.strip()
-    if re.fullmatch(r"\d{4}", s):
+    if _YEAR.fullmatch(s):
         year = int(s)
         if not 1900 <= year <= 2100:
             raise ConversionError(f"« {raw} » n'est pas une année plausible")

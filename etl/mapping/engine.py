@@ -205,14 +205,17 @@ class CompiledMapping:
         else:
             path = cond.path or ""
             if path.startswith("@"):
-                value = f"out.get({path[1:]!r})"
+                lookup, absent = f"out.get({path[1:]!r})", "None"
             else:
-                # Inline lookups: a condition is evaluated for every record.
-                value = "body"
+                # Inline lookups: a condition is evaluated for every record. An absent (or falsy)
+                # value reads as _EMPTY; it is looked up once, into _c, when compared after.
+                lookup, absent = "body", "_EMPTY"
                 for key in path.split("."):
-                    value = f"({value}.get({key!r}) or _EMPTY)"
-                value = f"_none_if_empty({value})"
-            present = f"({value} is not None)"
+                    lookup = f"({lookup}.get({key!r}) or _EMPTY)"
+            if cond.filled is not None:
+                present = f"({lookup} is not {absent})"
+                return present if cond.filled else f"(not {present})"
+            present, value = f"((_c := {lookup}) is not {absent})", "_c"
             normalise, folded = (lambda x: x), value
         if cond.filled is not None:
             return present if cond.filled else f"(not {present})"
@@ -355,8 +358,10 @@ class CompiledMapping:
 
         if rule.value is not None:
             ns[f"C{n}"] = rule.value
-            value = f"_fresh(C{n})" if isinstance(rule.value, (dict, list)) else f"C{n}"
-            body.append(target.format(value))
+            if isinstance(rule.value, (dict, list)):
+                body.append(target.format(f"_fresh(C{n})"))
+            else:  # a scalar merges into nothing: written like a converted value
+                body.append(scalar_target.format(f"C{n}"))
         elif rule.convert is not None:
             fn = (SPREADSHEET_CONVERTERS if self.spec.values == "spreadsheet" else CONVERTERS).get(rule.convert)
             if fn is None:
@@ -389,26 +394,45 @@ class CompiledMapping:
             if len(indexes) > 1:
                 second = indexes[1]
 
-                def lookup(v: Sequence[str], raw: str, table: dict[str, Any] = table, second: int = second) -> Any:
+                def find_row(raw: str, sub: str, table: dict[str, Any] = table) -> Any:
                     # "type > sub-type", then "* > sub-type", then "type".
                     key = fold(raw)
-                    if sub := v[second]:
+                    if sub:
                         sub = fold(sub)
                         for k in (f"{key} > {sub}", f"* > {sub}"):
                             if k in table:
                                 return table[k]
                     return table.get(key, _NOROW)
+
+                def lookup(v: Sequence[str], raw: str, second: int = second, find_row: Callable[..., Any] = find_row,
+                           memo: dict[tuple[str, str], Any] = {}) -> Any:  # noqa: B006 (the memo, per rule)
+                    # A feed spells its (type, sub-type) pairs a handful of ways: each is looked up once.
+                    pair = (raw, v[second])
+                    row = memo.get(pair, memo)
+                    if row is memo:
+                        row = find_row(*pair)
+                        if len(memo) < _MEMO_SIZE and len(raw) + len(pair[1]) <= 2 * _MEMO_KEY_MAX:
+                            memo[pair] = row
+                    return row
                 ns[f"L{n}"] = lookup
                 find = f"L{n}(v, raw)"
             else:
                 find = f"T{n}.get(_fold(raw), _NOROW)"
-            container = any(isinstance(x, (dict, list)) for x in table.values())
+            rows_set = [x for x in table.values() if x is not None]
+            container = any(isinstance(x, (dict, list)) for x in rows_set)
+            # Rows that are all flat objects or lists ({apartment: FLAT}): a shallow copy is a fresh one.
+            flat = container and all(
+                isinstance(x, (dict, list)) and not any(isinstance(y, (dict, list)) for y in
+                                                        (x.values() if isinstance(x, dict) else x))
+                for x in rows_set)
+            write = (target.format("val.copy()") if flat else target.format("_fresh(val)") if container
+                     else scalar_target.format("val"))
             body += self._guarded(n, rule, indexes[0], ns, where, when=when, inner=[
                 f"val = {find}",
                 "if val is _NOROW:",
                 f"    INV{n}(s, raw, ConversionError(f'« {{raw}} » n\\'est pas une valeur reconnue pour ce champ'))",
                 "elif val is not None:",
-                f"    {target.format('_fresh(val)') if container else scalar_target.format('val')}"])
+                f"    {write}"])
             when = None
         else:
             fn_b = BUILDERS.get(rule.build)  # type: ignore[arg-type]

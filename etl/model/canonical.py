@@ -80,9 +80,24 @@ def payload_and_hash(body: Mapping[str, Any]) -> tuple[bytes, str]:
     return (raw if kept is body else canonical_json(body)), hashlib.sha256(raw).hexdigest()
 
 
+def _holds_volatile(body: Mapping[str, Any]) -> bool:
+    for parent, keys in _VOLATILE_BY_PARENT.items():
+        node: Any = body
+        for key in parent:
+            node = node.get(key)
+            if not isinstance(node, dict):
+                break
+        else:
+            if not keys.isdisjoint(node):
+                return True
+    return False
+
+
 def without_volatile(body: Mapping[str, Any]) -> Mapping[str, Any]:
     """``body`` minus ``VOLATILE_PATHS``: ``body`` itself when it has none, otherwise a copy
     of only the objects on the way to one."""
+    if not _holds_volatile(body):  # every body convert builds: one loop, no copy, no recursion
+        return body
     for parent, keys in _VOLATILE_BY_PARENT.items():
         body = _without_keys(body, parent, keys)
     return body

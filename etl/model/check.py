@@ -24,13 +24,18 @@ from etl.issues import Issue, error
 from etl.model import formats
 from etl.model.classified import UNUSABLE_KEYS, AvivClassified
 
-__all__ = ["LABELS", "aviv_path", "check_body", "pointer_to_path"]
+__all__ = ["LABELS", "aviv_path", "check_body", "pointer_to_path", "prepare"]
 
 
 @cache
 def _validate() -> Callable[[Any], Any]:
     # Built on first use (≈0.2 s), then one compiled validator for the process.
     return TypeAdapter(AvivClassified).validator.validate_python
+
+
+def prepare() -> None:
+    """Build the validator now (a conductor, before forking its workers: built once, shared)."""
+    _validate()
 
 
 def check_body(body: Mapping[str, Any]) -> list[Issue]:

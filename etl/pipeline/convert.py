@@ -111,7 +111,8 @@ class Converter:
             "offererMarketingKey": reference,
             "offererEstateId": estate_id,
         }}
-        issues: list[Issue] = [self._labelled(i) for i in record.issues] + mapped.issues
+        issues: list[Issue] = [self._labelled(i) for i in record.issues] + mapped.issues if record.issues \
+            else mapped.issues.copy()
         if len(estate_id) > 512:
             issues.append(Issue("E_ESTATE_ID_TOO_LONG",
                                 f"Identifiant d'annonce trop long ({len(estate_id)} caractères, 512 au plus).",
@@ -127,7 +128,7 @@ class Converter:
         verdict = evaluate(mapped.body, requested, options.portal_rules, source_fields=labels if labels is not None else self._source_fields)
         # The body sent: portals first, for a readable payload.
         body: dict[str, Any] = {"portals": verdict.portals, **mapped.body}
-        mapped_paths = {i.aviv_path for i in mapped.issues if i.is_error}
+        mapped_paths = {i.aviv_path for i in mapped.issues if i.is_error} if mapped.issues else ()
         for issue in verdict.issues + check_body(body):
             if issue.is_error and issue.aviv_path in mapped_paths:
                 continue  # the mapping already said what is wrong with that field, in the agency's terms
@@ -137,24 +138,20 @@ class Converter:
                     issue = Issue(issue.code, issue.message, issue.severity, source, issue.aviv_path,
                                   issue.value, issue.portal)
             issues.append(issue)
-        errors = {(i.source_field, i.value) for i in issues if i.is_error and i.source_field}
-        if errors:
-            # One problem, one line: a value that rejects the record is not also listed as ignored.
-            issues = [i for i in issues if i.is_error or (i.source_field, i.value) not in errors]
-        accepted = verdict.accepted and not any(i.is_error for i in issues)
+        if issues:  # most listings have nothing to say: no comprehension to run then
+            errors = {(i.source_field, i.value) for i in issues if i.is_error and i.source_field}
+            if errors:
+                # One problem, one line: a value that rejects the record is not also listed as ignored.
+                issues = [i for i in issues if i.is_error or (i.source_field, i.value) not in errors]
+            accepted = verdict.accepted and not any(i.is_error for i in issues)
+        else:
+            accepted = verdict.accepted
         payload, body_hash = payload_and_hash(body) if accepted else (None, None)
-        return Outcome(
-            location=record.location,
-            key=ListingKey(agency, record.source_key),
-            reference=reference,
-            accepted=accepted,
-            body=body if accepted else None,
-            body_hash=body_hash,
-            requested_portals=verdict.requested,
-            portals=verdict.portals if accepted else [],
-            issues=issues,
-            payload=payload,
-        )
+        # Positional, in the order of Outcome's fields: keywords cost more, per record.
+        # (location, key, reference, accepted, body, body_hash, requested_portals, portals, issues, payload)
+        return Outcome(record.location, ListingKey(agency, record.source_key), reference, accepted,
+                       body if accepted else None, body_hash, verdict.requested,
+                       verdict.portals if accepted else [], issues, payload)
 
 
 class ListingLabels(Mapping[str, str]):

@@ -28,6 +28,7 @@ from typing import Any
 from etl.errors import SourceUnreadable
 from etl.extract.base import Chunk, ChunkEnd, Chunking
 from etl.mapping import FeedContext
+from etl.model.check import prepare as prepare_schema_check
 from etl.issues import Issue, Severity
 from etl.outcome import ListingKey, Outcome
 from etl.records import FeedFacts, RecordError, SourceLocation
@@ -35,8 +36,14 @@ from etl.records import FeedFacts, RecordError, SourceLocation
 # About 450 listings of a full Poliris row: big enough that a chunk's fixed costs (a task, its
 # pickled results) vanish, small enough that the last chunks do not leave a core idle for long.
 CHUNK_BYTES = 1 << 20
-# Below this many chunks, forking and merging cost more than they save (measured: docs/ARCHITECTURE.md).
-MIN_CHUNKS = 4
+# Below this many chunks (8 MiB with 1 MiB chunks, ~3,600 listings of a full row), one process:
+# forking, the pool and merging cost more than a second core saves. Measured (2-core VM, generated
+# feeds, convert_feed timed in a fresh process, --workers 1 and 2 alternated, best of 3): load ~3,
+# 2 workers / 1 process = 1.79 at 0.45 MiB, 1.66 at 1.1, 1.67 at 2.2, 1.33 at 4.5 and 0.80 at
+# 11.2 MiB, so the crossing is near 8.5 MiB; load 5-9 (another agent's busy loop on one core),
+# 1.45 at 2.2 MiB, 1.34 at 4.5, 1.37 at 6.7, 1.24 at 8.9, 1.22 at 13.4 and 1.19 at 17.9 MiB (two
+# workers never won there, the second core being taken). The former 4 MiB lost at 4.5 MiB in both.
+MIN_CHUNKS = 8
 
 
 def usable_cores() -> int:
@@ -66,7 +73,8 @@ def unpack(t: tuple[Any, ...]) -> Outcome:
     file, line, record, xpath, key, reference, accepted, body, body_hash, requested, portals, issues, payload = t
     return Outcome(SourceLocation(file, line, record, xpath), ListingKey(*key) if key else None, reference, accepted,
                    body, body_hash, requested, portals,
-                   [Issue(c, m, ERROR if e else WARNING, f, a, v, p) for c, m, e, f, a, v, p in issues], payload)
+                   [Issue(c, m, ERROR if e else WARNING, f, a, v, p) for c, m, e, f, a, v, p in issues] if issues else [],
+                   payload)
 
 
 @dataclass(slots=True)
@@ -144,6 +152,9 @@ def convert_chunks(work: Work, stats: FeedFacts, *, workers: int,
     before: ChunkEnd | None = None
     records = 0  # records of the chunks merged, for their numbers
     try:
+        # The schema validator is built here, once, rather than by every worker after the fork
+        # (~0.1-0.2 s of CPU each): forked, its memory is shared like the compiled mapping's.
+        prepare_schema_check()
         # Objects alive now (the compiled mapping, modules) are never collected in the workers:
         # frozen, the collector leaves their pages alone and they stay shared with this process.
         # Ctrl-C is held while forking: raised inside fork's own handlers it would be lost.
