@@ -52,7 +52,7 @@ class Slot:
 class DbClock:
     """Where the database's clock stands against ``time.monotonic()``: each reservation reads it
     between its query leaving (``sent``) and its answer arriving (``received``), which bounds the
-    offset; the bounds of the last ``keep_s`` seconds, together, bound it to the shortest round trip."""
+    offset; the bounds of the last ``keep_s`` seconds (64 at most), together, bound it to the shortest round trip."""
 
     def __init__(self, keep_s: float = 10.0):
         self.keep_s = keep_s
@@ -61,7 +61,7 @@ class DbClock:
     def add(self, sent: float, received: float, db_now: float) -> tuple[float, float]:
         """Record a reading; the offset (database minus local) lies within the returned bounds."""
         self._bounds.append((received, db_now - received, db_now - sent))
-        while self._bounds[0][0] < received - self.keep_s:
+        while self._bounds[0][0] < received - self.keep_s or len(self._bounds) > 64:
             self._bounds.popleft()
         low = max(b[1] for b in self._bounds)
         high = min(b[2] for b in self._bounds)
