@@ -110,20 +110,20 @@ def portal_notes(store: StateStore, agency_id: str) -> list[PortalNote]:
     return notes
 
 
-def add_portal_notes(summary: ConvertSummary, state_url: str) -> None:
-    """What the portals last said of each agency's listings, for their reports."""
-
-    store = StateStore.open(state_url)
-    try:
+def add_portal_notes(summary: ConvertSummary, state_url: str, store: StateStore | None = None) -> None:
+    """What the portals last said of each agency's listings, for their reports (from ``store``, or one
+    opened on ``state_url`` for the purpose)."""
+    if store is not None:  # a worker's own: opening one per agency was a connection and a migration check each
         for agency_id, run in summary.runs.items():
             run.portal_notes = portal_notes(store, agency_id)
-    finally:
-        store.close()
+        return
+    with StateStore.open(state_url) as opened:
+        add_portal_notes(summary, state_url, opened)
 
 
 def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: ConvertSummary, out_dir: Path, *,
                     dry_run: bool, log: RunLog, state_url: str | None = None,
-                    operator: bool = True) -> tuple[dict[str, Path], dict[str, Any]]:
+                    operator: bool = True, store: StateStore | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the run's reports into ``out_dir``, e-mail them (not for a dry run), prune old run folders.
 
     ``operator=False`` (one queued agency's run) leaves out the operator's run e-mail: a night on
@@ -141,7 +141,7 @@ def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: Co
         if agency is not None:
             summary.runs[res.agency_id] = agency_run(cfg, agency, res, dry_run=dry_run)
     try:
-        add_portal_notes(summary, state_url or cfg.state_url)
+        add_portal_notes(summary, state_url or cfg.state_url, store)
     except Exception as exc:  # noqa: BLE001 — the night's reports must not depend on this extra
         log.event("portal_notes", f"statuts des portails illisibles : {exc.__class__.__name__}", level="warning")
     defaults = cfg.config.defaults

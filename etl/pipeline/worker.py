@@ -94,7 +94,8 @@ class WorkerContext:
         # at once: a worker killed from here on must not make another run the agency again tonight
         record_result(self.store, night, res, outcome, job_id=job_id, attempt=attempt + 1, final=not transient)
         # reports are the agency's, whatever the outcome; files and e-mails are slow: off the event loop
-        await asyncio.to_thread(_write_reports, cfg, res, summary, out_dir, options, self.log, self.api.limiter.report())
+        await asyncio.to_thread(_write_reports, cfg, res, summary, out_dir, options, self.log, self.api.limiter.report(),
+                                self.store)
         self.log.event("job_finished", res.message or "terminé", level="info" if res.exit_code == EXIT_OK else "error",
                        agency=agency_id, job_id=job_id, night=night, exit_code=res.exit_code, outcome=outcome)
         if transient:
@@ -103,9 +104,10 @@ class WorkerContext:
 
 
 def _write_reports(cfg: LoadedConfig, res: AgencyResult, summary: ConvertSummary, out_dir: Path,
-                   options: RunOptions, log: RunLog, rate: dict[str, object]) -> None:
+                   options: RunOptions, log: RunLog, rate: dict[str, object], store: StateStore) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_outputs(cfg, RunResult([res], rate=dict(rate)), summary, out_dir, options, log, operator=False)
+    write_outputs(cfg, RunResult([res], rate=dict(rate)), summary, out_dir, options, log, operator=False,
+                  store=store)
 
 
 async def recover_stalled(app: procrastinate.App, queue: str, stall_timeout: float, log: RunLog) -> int:
