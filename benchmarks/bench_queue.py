@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,17 +24,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_load_helpers import TEST_ENV, accepted, feed, pg_schema_url, running_sandbox, write_payloads  # noqa: E402
-from test_pipeline_queue import enqueue, queue_config, queue_results, start_worker  # noqa: E402
+from test_pipeline_queue import ENV, ROOT, command, enqueue, queue_config, queue_results  # noqa: E402
 
 
 def _night(cfg: Path, workers: int) -> float:
     t0 = time.monotonic()
     enqueue(cfg)
-    procs = [start_worker(cfg) for _ in range(workers)]
-    for p in procs:
-        out, err = p.communicate(timeout=7200)
+    # Their logs go to files: read through pipes one worker after the other, the others' pipes filled
+    # (64 KiB, ~300 agencies' lines), their writes blocked their event loops, their heartbeats stopped
+    # and their running jobs were handed to another worker, which met the agency's lock and failed.
+    logs = [tempfile.TemporaryFile("w+") for _ in range(workers)]
+    procs = [subprocess.Popen(command(cfg, "worker", "--until-empty"), cwd=ROOT, env=ENV, stdout=log, stderr=log,
+                              text=True) for log in logs]
+    for p, log in zip(procs, logs):
+        p.wait(timeout=7200)
         if p.returncode != 0:
-            raise SystemExit(f"worker exited {p.returncode}: {err[-3000:]}")
+            log.seek(0)
+            raise SystemExit(f"worker exited {p.returncode}: {log.read()[-3000:]}")
+    for log in logs:
+        log.close()
     return time.monotonic() - t0
 
 

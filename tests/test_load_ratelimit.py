@@ -68,13 +68,13 @@ def test_three_workers_sharing_a_credential_keep_its_limit_at_the_api_and_use_ni
             assert w.returncode == 0, err[-3000:]
         calls = sb.requests(kind="api")
         assert len(calls) == 270 and {c["intermediary_id"] for c in calls} == {"int-shared"}
-        # when each request reached the API: the log is written once it is answered
-        times = sorted(c["t"] - c["duration_ms"] / 1000 for c in calls)
-        # The limiter keeps rate+1 starts ≥ 1 s + margin apart (the test above). At the API, the in-process
-        # sandbox stamps arrivals from one event loop that the workers' CPU load delays: on this 2-core
-        # machine the one-process limiter itself shows 0.90–0.91 s there. Three limits per process, not
+        # when each request reached the API: stamped as its handler starts (the real API counts at its gateway)
+        times = sorted(c["arrived"] for c in calls)
+        # No second ever saw more than the limit: the limiter keeps rate+1 starts ≥ 1 s + margin apart, a start
+        # made late on its way out (journal, new connection, the worker's other tasks) is re-timed as its first
+        # byte leaves, and the margin's other half covers the way to the API. Three limits per process, not
         # shared, would show ~0.33 s.
-        assert tightest_window(times, limit) >= 0.85, "more than the limit reached the API within a second"
+        assert tightest_window(times, limit) >= 1.0, "more than the limit reached the API within a second"
         # the limit is shared, not divided: while the workers send, together they use ≥ 90 % of it
         # (the busiest 5 s; on a 2-core machine the workers' report writing starves the sandbox now and then)
         assert busiest(times, 5.0) >= 0.9 * limit

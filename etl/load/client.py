@@ -127,6 +127,7 @@ class RateLimiter:
 
     async def confirm(self, slot: None) -> None:
         """Nothing to confirm: starts are measured when taken (``tightest_window_s``)."""
+        return None
 
     async def acquire(self, creds: ResolvedCredentials | None = None) -> None:
         """``creds`` is ignored: this limit holds for the whole process."""
@@ -185,8 +186,9 @@ class Limiter(Protocol):
     async def acquire(self, creds: ResolvedCredentials | None = None) -> Any:
         """Wait for a start; returns what ``confirm`` needs."""
 
-    async def confirm(self, slot: Any) -> None:
-        """Right before the request leaves (after the journal's write)."""
+    async def confirm(self, slot: Any) -> Any:
+        """When the request leaves (after the journal's write, and again as its first byte is written);
+        returns the start it leaves with."""
 
     def report(self) -> dict[str, Any]: ...
 
@@ -292,10 +294,20 @@ class AvivClient:
                 if on_send is not None:
                     on_send(tp)
                     on_send = None
-                await self.limiter.confirm(slot)  # a shared limit re-times a start the journal made late
+                slot = await self.limiter.confirm(slot)  # a shared limit re-times a start the journal made late
+
+                async def leaving(event: str, info: Any) -> None:
+                    # The request's first byte is written right after this (no await in between): where the
+                    # API counts a start. A new connection or the event loop's other tasks may have made it
+                    # late since the confirm above; a shared limit re-times it here.
+                    nonlocal slot
+                    if event.endswith(".send_request_headers.started"):
+                        slot = await self.limiter.confirm(slot)
+
                 self.stats.requests += 1
                 try:
-                    resp = await self._http.request(method, url, content=content, params=params, headers=h)
+                    resp = await self._http.request(method, url, content=content, params=params, headers=h,
+                                                    extensions={"trace": leaving})
                 except httpx.TransportError as exc:  # timeouts, refused / reset / dropped connections
                     result = ApiResult(method, path, None, tp, attempt, error=type(exc).__name__)
                     self._count("transport")

@@ -6,8 +6,17 @@ leave unused. Here one row per credential is the limiter, updated under a row lo
 reserves the next start time in the database's clock (so the workers' clocks do not matter),
 then sleeps until it locally. The rules are the one-process limiter's: evenly spaced starts, and
 the last ``rate`` starts remembered, so that ``rate + 1`` consecutive starts always span more than
-a second plus a margin for timing jitter. A caller that wakes later than half that margin
-gives its start back unused and reserves again, so a late start can never crowd a window.
+a second plus a margin for timing jitter.
+
+A start is where the API counts it: when the request's first byte leaves, which on a busy event
+loop can be long after ``acquire`` returned (the journal's write, a new connection, another task's
+work in between: up to 0.25 s measured). So the client calls ``confirm`` again at that very
+moment (``AvivClient.request``), and a caller later than half the margin there gives its start
+back unused and reserves again: a late start never crowds a window. The other half is the way to the API.
+
+The database's clock is read within each reservation's round trip; the round trips of the last
+seconds bound where that clock stands against this process's, so a caller wakes neither early
+(which would crowd the window before it) nor needlessly late, whatever the round trip took.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +41,34 @@ LATE_SHARE = 1 / 2
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """A reserved start: asked at ``asked`` (local monotonic), due ``wait`` seconds later."""
+    """A reserved start, in this process's monotonic clock: due at ``due`` at the latest (when the
+    caller wakes), ``earliest`` at the soonest the database's clock allows (what lateness counts from)."""
 
     key: str
-    asked: float
-    wait: float
+    earliest: float
+    due: float
+
+
+class DbClock:
+    """Where the database's clock stands against ``time.monotonic()``: each reservation reads it
+    between its query leaving (``sent``) and its answer arriving (``received``), which bounds the
+    offset; the bounds of the last ``keep_s`` seconds (64 at most), together, bound it to the shortest round trip."""
+
+    def __init__(self, keep_s: float = 10.0):
+        self.keep_s = keep_s
+        self._bounds: deque[tuple[float, float, float]] = deque()  # (received, low, high)
+
+    def add(self, sent: float, received: float, db_now: float) -> tuple[float, float]:
+        """Record a reading; the offset (database minus local) lies within the returned bounds."""
+        self._bounds.append((received, db_now - received, db_now - sent))
+        while self._bounds[0][0] < received - self.keep_s or len(self._bounds) > 64:
+            self._bounds.popleft()
+        low = max(b[1] for b in self._bounds)
+        high = min(b[2] for b in self._bounds)
+        if low > high:  # a clock stepped or drifted: only this reading holds
+            self._bounds = deque([self._bounds[-1]])
+            low, high = db_now - received, db_now - sent
+        return low, high
 
 
 def credential_key(base_url: str, creds: ResolvedCredentials | None) -> str:
@@ -66,21 +99,29 @@ class SharedRateLimiter:
         self._locks: dict[str, asyncio.Lock] = {}
         self._conn: psycopg.AsyncConnection | None = None
         self._conn_lock = asyncio.Lock()
+        self.clock = DbClock()
         self.starts = 0
         self.retaken = 0             # reservations given back because the caller woke too late
         self.first: float | None = None
         self.last: float | None = None
 
-    async def _reserve(self, key: str) -> float:
-        """Reserve the next start of ``key``; the seconds to wait for it, from the database's clock."""
+    async def _reserve(self, key: str) -> Slot:
+        """Reserve the next start of ``key``, placed in this process's clock."""
         async with self._conn_lock:
             if self._conn is None or self._conn.closed:
                 self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-            cur = await self._conn.execute("SELECT etl_rate_reserve(%s, %s, %s, %s)",
+            sent = time.monotonic()
+            # the function runs first (FROM), the clock is read after it: start = wait + that reading, or sooner
+            cur = await self._conn.execute("SELECT w, extract(epoch FROM clock_timestamp())::float8 "
+                                           "FROM etl_rate_reserve(%s, %s, %s, %s) AS w",
                                            (key, self.interval, self.window, self.span))
             row = await cur.fetchone()
+            received = time.monotonic()
         assert row is not None
-        return float(row[0])
+        wait, db_now = float(row[0]), float(row[1])
+        low, high = self.clock.add(sent, received, db_now)
+        start = db_now + wait  # in the database's clock
+        return Slot(key, earliest=start - high, due=max(start - low, received))
 
     async def acquire(self, creds: ResolvedCredentials | None = None) -> Slot:
         key = credential_key(self.base_url, creds)
@@ -96,27 +137,28 @@ class SharedRateLimiter:
         self.last = now
         return slot
 
-    async def confirm(self, slot: Slot | None) -> None:
-        """Right before the request leaves: if what ran since ``acquire`` (the journal's write) made it
-        late, take a new start and wait for it."""
+    async def confirm(self, slot: Slot | None) -> Slot | None:
+        """At the moment the request leaves: if what ran since ``acquire`` (the journal's write, a new
+        connection, the event loop's other tasks) made it late, take a new start and wait for it.
+        Returns the start the request leaves with."""
         if slot is None or not self._late(slot):
-            return
+            return slot
         lock = self._locks.setdefault(slot.key, asyncio.Lock())
         async with lock:
             while self._late(slot):
                 self.retaken += 1
                 slot = await self._take(slot.key)
+        return slot
 
     async def _take(self, key: str) -> Slot:
-        asked = time.monotonic()
-        wait = await self._reserve(key)
-        if wait > 0:
-            await asyncio.sleep(wait - (time.monotonic() - asked))
-        return Slot(key, asked, max(wait, 0.0))
+        slot = await self._reserve(key)
+        while (left := slot.due - time.monotonic()) > 0:  # never early: that would crowd the window before
+            await asyncio.sleep(left)
+        return slot
 
     def _late(self, slot: Slot) -> bool:
-        # how late we are, at worst: the reservation's round trip counted in full
-        return time.monotonic() - slot.asked - slot.wait > self.margin * LATE_SHARE
+        # how late we are, at worst: from the soonest the database's clock allows
+        return time.monotonic() - slot.earliest > self.margin * LATE_SHARE
 
     async def aclose(self) -> None:
         if self._conn is not None:

@@ -119,23 +119,26 @@ def portal_notes(store: StateStore, agency_id: str) -> tuple[list[PortalNote], i
     return notes, confirmed
 
 
-def add_portal_notes(summary: ConvertSummary, state_url: str, agencies_of: dict[str, list[str]]) -> None:
-    """What the portals last said of each agency's listings, for their reports; the status callbacks
-    the workers have not folded yet are folded first, so that the report misses none."""
+def add_portal_notes(summary: ConvertSummary, state_url: str, agencies_of: dict[str, list[str]],
+                     store: StateStore | None = None) -> None:
+    """What the portals last said of each agency's listings, for their reports (from ``store``, or one
+    opened on ``state_url`` for the purpose); the status callbacks the workers have not folded yet are
+    folded first, so that the report misses none."""
     from etl.load.statuses import fold_status_events
 
-    store = StateStore.open(state_url)
-    try:
-        fold_status_events(store, agencies_of)
-        for agency_id, run in summary.runs.items():
-            run.portal_notes, run.confirmed_online = portal_notes(store, agency_id)
-    finally:
-        store.close()
+    if store is None:
+        with StateStore.open(state_url) as opened:
+            add_portal_notes(summary, state_url, agencies_of, opened)
+        return
+    # a worker passes its own: opening one per agency was a connection and a migration check each
+    fold_status_events(store, agencies_of)
+    for agency_id, run in summary.runs.items():
+        run.portal_notes, run.confirmed_online = portal_notes(store, agency_id)
 
 
 def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: ConvertSummary, out_dir: Path, *,
                     dry_run: bool, log: RunLog, state_url: str | None = None,
-                    operator: bool = True) -> tuple[dict[str, Path], dict[str, Any]]:
+                    operator: bool = True, store: StateStore | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the run's reports into ``out_dir``, e-mail them (not for a dry run), prune old run folders.
 
     ``operator=False`` (one queued agency's run) leaves out the operator's run e-mail: a night on
@@ -153,7 +156,7 @@ def publish_reports(cfg: LoadedConfig, agencies: list[AgencyResult], summary: Co
         if agency is not None:
             summary.runs[res.agency_id] = agency_run(cfg, agency, res, dry_run=dry_run)
     try:
-        add_portal_notes(summary, state_url or cfg.state_url, cfg.agencies_by_intermediary())
+        add_portal_notes(summary, state_url or cfg.state_url, cfg.agencies_by_intermediary(), store)
     except Exception as exc:  # noqa: BLE001 — the night's reports must not depend on this extra
         log.event("portal_notes", f"statuts des portails illisibles : {exc.__class__.__name__}", level="warning")
     defaults = cfg.config.defaults

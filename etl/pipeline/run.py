@@ -319,8 +319,9 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
 
 
 def write_outputs(cfg: LoadedConfig, result: RunResult, summary: ConvertSummary, out_dir: Path, options: RunOptions,
-                  log: RunLog, *, operator: bool = True) -> RunResult:
-    """The reports, the e-mails (``operator``: with the operator's) and ``load.json`` of a run's results."""
+                  log: RunLog, *, operator: bool = True, store: StateStore | None = None) -> RunResult:
+    """The reports, the e-mails (``operator``: with the operator's) and ``load.json`` of a run's results
+    (``store``: an open state store to read the portals' statuses from, else one is opened)."""
     from etl.pipeline.reporting import publish_reports
 
     for a in result.agencies:
@@ -330,7 +331,8 @@ def write_outputs(cfg: LoadedConfig, result: RunResult, summary: ConvertSummary,
                                 unchanged=a.plan.counts()["unchanged"] if a.plan else 0)
     result.out_dir = out_dir
     result.reports, result.mail = publish_reports(cfg, result.agencies, summary, out_dir, dry_run=options.dry_run,
-                                                  log=log, state_url=options.state_url, operator=operator)
+                                                  log=log, state_url=options.state_url, operator=operator,
+                                                  store=store)
     load_path = out_dir / "load.json"
     load_path.write_bytes(orjson.dumps({
         "agencies": [a.as_dict() for a in result.agencies], "exit_code": result.exit_code,

@@ -96,13 +96,13 @@ class WorkerContext:
         # at once: a worker killed from here on must not make another run the agency again tonight
         record_result(self.store, night, res, outcome, job_id=job_id, attempt=attempt + 1, final=not transient)
         # reports are the agency's, whatever the outcome; files and e-mails are slow: off the event loop
-        await asyncio.to_thread(_write_reports, cfg, res, summary, out_dir, options, self.log, self.api.limiter.report())
+        await asyncio.to_thread(_write_reports, cfg, res, summary, out_dir, options, self.log, self.api.limiter.report(),
+                                self.store)
         self.log.event("job_finished", res.message or "terminé", level="info" if res.exit_code == EXIT_OK else "error",
                        agency=agency_id, job_id=job_id, night=night, exit_code=res.exit_code, outcome=outcome)
         if transient:
             raise TransientFailure(f"{agency_id}: {res.message or outcome}")
         return res.exit_code
-
 
     async def fold_statuses(self) -> int:
         """The ``webhook`` listener's deferred work: fold the callbacks it kept into their listings."""
@@ -114,9 +114,10 @@ class WorkerContext:
 
 
 def _write_reports(cfg: LoadedConfig, res: AgencyResult, summary: ConvertSummary, out_dir: Path,
-                   options: RunOptions, log: RunLog, rate: dict[str, object]) -> None:
+                   options: RunOptions, log: RunLog, rate: dict[str, object], store: StateStore) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_outputs(cfg, RunResult([res], rate=dict(rate)), summary, out_dir, options, log, operator=False)
+    write_outputs(cfg, RunResult([res], rate=dict(rate)), summary, out_dir, options, log, operator=False,
+                  store=store)
     if out_dir.parent.parent == cfg.reports_dir:
         prune_nights(cfg.reports_dir, cfg.config.defaults.reports_keep, out_dir.parent.name)
 

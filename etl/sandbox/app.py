@@ -120,6 +120,7 @@ class SandboxApp:
             return
         if scope["type"] != "http":
             return
+        arrived = time.time()  # first thing: a gateway counts a request when it arrives, not when answered
         path: str = scope["path"]
         if path.startswith(ADMIN_PREFIX):
             await self.admin(scope, receive, send)
@@ -182,7 +183,7 @@ class SandboxApp:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "traceparent": ctx.traceparent, "client_id": ctx.client_id,
                 "intermediary_id": ctx.intermediary_id, "classified_id": ctx.classified_id,
-                "fault": fault, "note": ctx.note,
+                "fault": fault, "note": ctx.note, "arrived": arrived,
                 # What the handler answered even though the client never saw it.
                 **({"processed_status": ctx.status} if fault == "lost_response" else {}),
             })

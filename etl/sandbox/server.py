@@ -71,7 +71,8 @@ class SandboxClient:
 
     def request_log(self, *, since: int = 0, path_prefix: str | None = None,
                     kind: str | None = None) -> list[dict[str, Any]]:
-        """Requests served, oldest first: method, path, query, status, time, duration_ms, traceparent,
+        """Requests served, oldest first: method, path, query, status, time, arrived (epoch seconds, as the
+        handler started), duration_ms, traceparent,
         client_id, intermediary_id, classified_id, fault, note, kind ("api" | "token" | "other")."""
         params: dict[str, Any] = {"since": since}
         if path_prefix is not None:
