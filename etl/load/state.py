@@ -279,20 +279,17 @@ class StateStore:
             return bool(done.rowcount)
 
     def unapplied_status_events(self, *, after: int = 0, limit: int = 500) -> list[StatusEvent]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(status_events).where(
-                status_events.c.applied_at.is_(None), status_events.c.id > after,
-            ).order_by(status_events.c.id).limit(limit)).all()
-        return [StatusEvent(r.id, r.intermediary_id, r.classified_id, r.status, r.status_at, r.body, r.received_at)
-                for r in rows]
+        return self._status_events(status_events.c.applied_at.is_(None) & (status_events.c.id > after), limit)
 
-    def status_events(self, classified_id: str | None = None) -> list[StatusEvent]:
-        q = sa.select(status_events).order_by(status_events.c.id)
-        if classified_id is not None:
-            q = q.where(status_events.c.classified_id == classified_id)
+    def _status_events(self, where: Any, limit: int | None = None) -> list[StatusEvent]:
         with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(status_events).where(where).order_by(status_events.c.id).limit(limit))
             return [StatusEvent(r.id, r.intermediary_id, r.classified_id, r.status, r.status_at, r.body,
-                                r.received_at) for r in conn.execute(q)]
+                                r.received_at) for r in rows]
+
+    def status_events(self) -> list[StatusEvent]:
+        """Every callback kept, folded or not (tests, benchmarks)."""
+        return self._status_events(sa.true())
 
     def prune_status_events(self, applied_before: float) -> int:
         """Drop the callbacks folded before ``applied_before`` (their news is in the listings)."""

@@ -177,9 +177,6 @@ class FoldResult:
     forgotten: int = 0    # unmatched for longer than ``forget_after``: dropped
     pruned: int = 0       # folded more than ``keep_applied`` ago: dropped
 
-    def total(self) -> int:
-        return self.applied + self.outdated
-
 
 def fold_status_events(store: Any, agencies_of: Mapping[str, Sequence[str]], *, forget_after: float = 7 * 86400,
                        keep_applied: float = 30 * 86400, batch: int = 500) -> FoldResult:
