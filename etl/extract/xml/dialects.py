@@ -68,7 +68,7 @@ class KyeroFormat(XmlFormat):
         return _kyero_country
 
 
-def _kyero_country(values: list[str], columns: Mapping[str, int], header: Mapping[str, str]) -> None:
+def _kyero_country(values: list[str], columns: Mapping[str, int]) -> None:
     """Kyero v3 has no country element (``province`` is required): a province or region that
     belongs to one country names it; otherwise the column stays empty and the mapping says so."""
     country = values[columns["country"]].strip()
@@ -116,7 +116,7 @@ class UbiflowFormat(XmlFormat):
         return _ubiflow_family
 
 
-def _ubiflow_family(values: list[str], columns: Mapping[str, int], header: Mapping[str, str]) -> None:
+def _ubiflow_family(values: list[str], columns: Mapping[str, int]) -> None:
     """``code_type`` 1110 → family ``1100`` (apartments), 2310 → ``2000`` (commercial): the
     structure documents the families (11xx, 12xx, 13xx, 2xxx, 3xxx), producers refine them."""
     code = values[columns["code_type"]].strip()

@@ -25,8 +25,8 @@ from etl.records import ExtractResult, RecordError, SourceLocation, SourceRecord
 
 _RAW_PREFIX: Final = 300
 
-# A dialect's last word on a record's values (derived columns, header facts): pure, in place.
-Normalise = Callable[[list[str], Mapping[str, int], Mapping[str, str]], None]
+# A dialect's last word on a record's values (derived columns): pure, in place.
+Normalise = Callable[[list[str], Mapping[str, int]], None]
 
 
 def xml_member(container: Container) -> str | None:
@@ -80,7 +80,7 @@ class XmlFeed(Feed):
             for item in items:
                 facts.records += 1
                 if isinstance(item, RawRecord):
-                    result = self._record(item, items.header, seen, fallback_agency)
+                    result = self._record(item, seen, fallback_agency)
                 elif isinstance(item, Oversized):
                     result = self._error(item.ordinal, item.line, item.xpath, error(
                         "E_RECORD_TOO_LARGE",
@@ -126,8 +126,7 @@ class XmlFeed(Feed):
         return RecordError(SourceLocation(self.source, line, ordinal, xpath), [issue], agency_id=agency,
                            source_key=key)
 
-    def _record(self, item: RawRecord, header: Mapping[str, str], seen: dict[str, int],
-                fallback_agency: str) -> ExtractResult:
+    def _record(self, item: RawRecord, seen: dict[str, int], fallback_agency: str) -> ExtractResult:
         table = self.table
         values, notes = table.read(item.element)
         where = f"{self.source}, ligne {item.line}, {item.xpath}"
@@ -146,7 +145,7 @@ class XmlFeed(Feed):
         for path, note in notes:
             issues.append(warning("W_VALUE_IGNORED", f"{where} : {note}.", source_field=f"<{path}>"))
         if self.normalise is not None:
-            self.normalise(values, table.columns, header)
+            self.normalise(values, table.columns)
         agency = self.agency_id or (values[table.agency].strip() if table.agency is not None else "") or fallback_agency
         key = next((values[i].strip() for i in table.keys if values[i].strip()), "")
         location = SourceLocation(self.source, item.line, item.ordinal, item.xpath)

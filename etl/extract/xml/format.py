@@ -88,9 +88,3 @@ class XmlFormat(FeedFormat):
         return XmlFeed(self, container, xml_member(container), self.table(), self.dialect,
                        agency_id=agency_id or None, normalise=self.normalise(), derived=self.derived)
 
-    def label(self, name: str) -> str:
-        if name in self.derived:
-            return self.derived[name]
-        path = self.table().paths.get(name)
-        return f"élément <{path}>" if path else name
-

@@ -79,14 +79,12 @@ def _parser() -> etree.XMLPullParser:
 
 class RecordStream:
     """One pass over a feed: ``for item in RecordStream(...)`` gives ``RawRecord``,
-    ``Oversized`` and at most one final ``Broken``. ``header`` holds the leaf values seen
-    outside records (``kyero/feed_version`` → ``3``), ``root`` the root's local name."""
+    ``Oversized`` and at most one final ``Broken``; ``root`` is the root's local name."""
 
     def __init__(self, stream: Readable, label: str, record_tag: str) -> None:
         self.label = label
         self.record_tag = record_tag
         self.source = Utf8Feed(stream, label)
-        self.header: dict[str, str] = {}
         self.root: str | None = None
         self.records = 0
         self._dtd_checked = False
@@ -187,10 +185,6 @@ class RecordStream:
         if self._path:
             self._path.pop()
             self._counts.pop()
-        if len(el) == 0 and len(self.header) < 100 and el.text and el.text.strip():
-            parent = el.getparent()
-            where = local_name(parent.tag) + "/" if parent is not None and isinstance(parent.tag, str) else ""
-            self.header.setdefault(where + local_name(el.tag), el.text.strip()[:200])
         if el.getparent() is not None:
             # Released with the batch's records: they may still need it (``../@reference``).
             self._ended.append(el)
