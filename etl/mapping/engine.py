@@ -29,10 +29,6 @@ _MEMO_KEY_MAX, _MEMO_SIZE = 32, 4096  # per converter rule: memory stays bounded
 _BUILDER_BLANK = BLANK_MARKERS | {""}
 
 
-def _none_if_empty(value: Any) -> Any:
-    return None if value is _EMPTY else value
-
-
 @dataclass(slots=True)
 class FeedContext:
     """What a mapping needs to know about the feed and agency, beyond one record."""
@@ -238,7 +234,7 @@ class CompiledMapping:
         """
         ns: dict[str, Any] = {"_set": set_path, "_fresh": fresh, "_placeholder": self._placeholder,
                               "_fold": fold, "_at_most": _at_most, "ConversionError": ConversionError,
-                              "_NOROW": _NOROW, "_EMPTY": _EMPTY, "_none_if_empty": _none_if_empty}
+                              "_NOROW": _NOROW, "_EMPTY": _EMPTY}
         lines = ["def _apply(v, s):", "    body = s.body", "    out = s.outputs"]
         for n, rule in enumerate(self.spec.rules):
             lines.extend(self._emit(n, rule, ns))
@@ -264,8 +260,7 @@ class CompiledMapping:
             if len({rule.sources[0] for _, rule in rules}) < 2:
                 continue
             own = rules[0][0]  # the label used when no condition holds
-            ns: dict[str, Any] = {"_fold": fold, "_at_most": _at_most, "_EMPTY": _EMPTY,
-                                  "_none_if_empty": _none_if_empty}
+            ns: dict[str, Any] = {"_fold": fold, "_at_most": _at_most, "_EMPTY": _EMPTY}
             lines = ["def _choose(v, body, out):"]
             for n, rule in rules:
                 ns[f"L{n}"] = self._labels(rule.sources[0])
