@@ -36,14 +36,12 @@ def _fail(message: str, code: int) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    from etl.extract.container import open_container
-    from etl.extract.registry import detect
+    from etl.extract.registry import identify
     from etl.pipeline.mapping_tools.suggest import suggest
     from etl.pipeline.mapping_tools.suggest_xml import suggest_xml
 
     try:
-        container = open_container(args.file)
-        fmt = detect(container)
+        container, fmt = identify(args.file)
         preview = getattr(fmt, "preview", None)
         if fmt.name == "xml":  # XML no dialect claims: paths under the record element
             draft, comments, _ = suggest_xml(container, source_name=args.file.name, rows=args.rows)
