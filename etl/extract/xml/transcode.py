@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from typing import Final
 
 from etl.errors import SourceUnreadable
-from etl.extract.decoding import UTF8_BOM, WINDOWS_1252_TABLE
+from etl.extract.decoding import UTF8_BOM, decode_windows_1252
 from etl.extract.lines import Readable
 
 CHUNK: Final = 64 << 10
 _DECLARATION: Final = re.compile(rb"^\s*<\?xml\b[^>]*?\?>")
+_DECLARATION_TEXT: Final = re.compile(_DECLARATION.pattern.decode())
 _ENCODING: Final = re.compile(r"""(\bencoding\s*=\s*)(["'])([A-Za-z][A-Za-z0-9._-]*)\2""")
 _LATIN1_NAMES: Final = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "iso-ir-100", "cp819",
                                   "us-ascii", "ascii", "windows-1252", "cp1252"})
@@ -44,7 +45,7 @@ def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     assert isinstance(exc, UnicodeDecodeError)
     _FallbackCounter.count += 1
     bad = exc.object[exc.start:exc.end]
-    return "".join(WINDOWS_1252_TABLE[b] for b in bad), exc.end
+    return decode_windows_1252(bad), exc.end
 
 
 codecs.register_error(_FALLBACK, _cp1252_fallback)
@@ -115,12 +116,12 @@ class _Windows1252Decoder(codecs.IncrementalDecoder):
     """cp1252 that never fails (one byte, one character: no state between chunks)."""
 
     def decode(self, input: bytes, final: bool = False) -> str:  # noqa: A002 - codecs' own name
-        return codecs.charmap_decode(input, "strict", WINDOWS_1252_TABLE)[0]
+        return decode_windows_1252(input)
 
 
 def _redeclare(text: str) -> str:
     """The same declaration, saying UTF-8 (what the parser is now given)."""
-    m = re.match(r"\s*<\?xml\b[^>]*?\?>", text)
+    m = _DECLARATION_TEXT.match(text)
     if not m:
         return text
     decl = _ENCODING.sub(lambda e: f'{e.group(1)}{e.group(2)}UTF-8{e.group(2)}', m.group(), count=1)
