@@ -71,12 +71,11 @@ class _ChunkRead(ChunkRead):
     def __iter__(self) -> Iterator[ExtractResult]:
         c, plan = self.chunk, self.chunking
         feed = plan.feed
-        facts = FeedFacts(feed.source, format="poliris", dialect=feed.config_version)
+        facts = feed.new_facts()
         with open(plan.path, "rb") as stream:
             stream.seek(c.start)
             parser = _Parser(feed, stream, separator=plan.separator, start=c.start, end=c.end, line=c.line,
-                             state=c.state, judge_duplicates=False)
-            parser.stats = facts
+                             state=c.state, judge_duplicates=False, stats=facts)
             yield from hold_last(parser.run(), facts, on_cut=self._on_cut)
         decoder = parser.decoder
         self.end = ChunkEnd(stop=parser.pos if parser.stopped else plan.size, line=parser.lineno,
@@ -95,7 +94,7 @@ class PolirisChunking(Chunking):
         self.start = start  # after a UTF-8 byte-order mark
         self.chunk_bytes = chunk_bytes
         self.seen: dict[tuple[str, str], int] = {}
-        self.facts = FeedFacts(feed.source, format="poliris", dialect=feed.config_version)
+        self.facts = feed.new_facts()
         self._utf8 = self._cp1252 = False
 
     @classmethod
@@ -139,8 +138,8 @@ class PolirisChunking(Chunking):
         with open(self.path, "rb") as stream:
             stream.seek(self.start)
             parser = _Parser(self.feed, stream, separator=self.separator, start=self.start,
-                             end=self.start + _PROBE_BYTES, state=self._initial(), judge_duplicates=False)
-            parser.stats = FeedFacts(self.feed.source)
+                             end=self.start + _PROBE_BYTES, state=self._initial(), judge_duplicates=False,
+                             stats=FeedFacts(self.feed.source))
             for _ in parser.run():
                 pass
         return parser.width

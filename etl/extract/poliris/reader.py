@@ -123,9 +123,9 @@ class PolirisFeed(Feed):
         from etl.extract.poliris.format import FORMAT
 
         self.format: FeedFormat = FORMAT
-        self.facts = self._new_facts()
+        self.facts = self.new_facts()
 
-    def _new_facts(self) -> FeedFacts:
+    def new_facts(self) -> FeedFacts:
         return FeedFacts(self.source, format="poliris", dialect=self.config_version)
 
     @property
@@ -167,7 +167,7 @@ class PolirisFeed(Feed):
         """One ``SourceRecord`` or ``RecordError`` per listing, in file order; ``stats`` is
         final once the iterator is exhausted. Raises ``SourceUnreadable`` if the file cannot
         be read to its end (damaged archive, I/O error, UTF-16)."""
-        self.facts = self._new_facts()
+        self.facts = self.new_facts()
         with self.bundle.open_annonces() as stream:
             yield from hold_last(_Parser(self, stream).run(), self.facts)
 
@@ -264,10 +264,10 @@ class _Parser:
 
     def __init__(self, feed: PolirisFeed, stream: Readable, *, separator: bytes | None = None,
                  start: int = 0, end: int | None = None, line: int = 0, state: ReadState | None = None,
-                 judge_duplicates: bool = True) -> None:
+                 judge_duplicates: bool = True, stats: FeedFacts | None = None) -> None:
         self.feed = feed
         self.file = feed.source
-        self.stats = feed.facts
+        self.stats = stats if stats is not None else feed.facts
         self.reader = LineReader(stream, separator=separator)
         self.decoder = LineDecoder()
         self.lines = iter(self.reader)
