@@ -157,7 +157,7 @@ class Table:
         elif isinstance(field, Repeated):
             paths = [field.path] if isinstance(field.path, str) else field.path
             path = " | ".join(paths)
-            select = self._compile(path) if len(paths) > 1 else self._compile(paths[0])
+            select = self._compile(path)
             if field.join is not None:
                 index = self._add_column(name, path)
                 self._many.append(_Many(index, 1, select, field.join, path))
@@ -241,13 +241,10 @@ class Table:
                                          f"les {len(found) - many.count} suivants sont ignorés"))
         for group in self._groups:
             items = group.each(record, index)
-            items = [x for x in items if isinstance(x, etree._Element)]
-            if group.order is not None and len(items) > 1:
-                items = _ordered(items, group.order)
-            rows = []
-            for item in items:
-                item_index = path_index(item)
-                rows.append([_first(sel(item, item_index)) for sel in group.parts])
+            indexed = [(x, path_index(x)) for x in items if isinstance(x, etree._Element)]
+            if group.order is not None and len(indexed) > 1:
+                indexed = _ordered(indexed, group.order)
+            rows = [[_first(sel(item, item_index)) for sel in group.parts] for item, item_index in indexed]
             rows = [row for row in rows if any(row)]
             for i, row in enumerate(rows[: group.max]):
                 base = group.first + i * group.width
@@ -268,17 +265,17 @@ def value_of(node: Node) -> str:
     return plain(raw) if raw else ""
 
 
-def _ordered(items: list[etree._Element], order: Select) -> list[etree._Element]:
+def _ordered(items: list[tuple[etree._Element, Index]], order: Select) -> list[tuple[etree._Element, Index]]:
     """Stable sort on the order key: numbers as numbers, then text, then items without a key."""
-    def key(pair: tuple[int, etree._Element]) -> tuple[int, float, str, int]:
-        n, item = pair
-        found = order(item, path_index(item))
+    def key(numbered: tuple[int, tuple[etree._Element, Index]]) -> tuple[int, float, str, int]:
+        n, (item, index) = numbered
+        found = order(item, index)
         raw = value_of(found[0]).strip() if found else ""
         try:
             return (0, float(raw.replace(",", ".")), "", n)
         except ValueError:
             return (1 if raw else 2, 0.0, raw, n)
-    return [item for _, item in sorted(enumerate(items), key=key)]
+    return [pair for _, pair in sorted(enumerate(items), key=key)]
 
 
 def path_index(root: etree._Element) -> Index:
