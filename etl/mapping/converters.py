@@ -236,6 +236,25 @@ def country_iso3(raw: str) -> str:
     raise ConversionError(f"pays « {raw} » inconnu : indiquez le nom du pays en français ou son code ISO")
 
 
+# XML feeds (Kyero, Trovit…) name the country in English or in the country's own language
+# (« Spain », « España »): these names on top of ``country_iso3``'s French names and ISO codes.
+_FOREIGN_COUNTRY_NAMES = {
+    "espana": "ESP", "francia": "FRA", "frankreich": "FRA", "italia": "ITA", "deutschland": "DEU",
+    "united kingdom": "GBR", "uk": "GBR", "england": "GBR", "great britain": "GBR",
+    "belgie": "BEL", "schweiz": "CHE", "svizzera": "CHE",
+    "greece": "GRC", "grece": "GRC", "cyprus": "CYP", "chypre": "CYP", "malta": "MLT", "malte": "MLT",
+    "croatia": "HRV", "croatie": "HRV", "bulgaria": "BGR", "bulgarie": "BGR", "turkey": "TUR", "turquie": "TUR",
+    "morocco": "MAR", "netherlands": "NLD", "pays-bas": "NLD", "andorra": "AND", "mauritius": "MUS",
+    "united arab emirates": "ARE", "emirats arabes unis": "ARE", "united states": "USA",
+    "etats-unis": "USA", "ireland": "IRL", "irlande": "IRL", "austria": "AUT", "autriche": "AUT",
+}
+
+
+def country_any(raw: str) -> str:
+    """A country as XML feeds write it (English, own language, French or ISO) → ISO 3166 alpha-3."""
+    return _FOREIGN_COUNTRY_NAMES.get(fold(raw)) or country_iso3(raw)
+
+
 def postal_code(raw: str) -> str:
     value = raw.strip().replace(" ", "")
     if re.fullmatch(r"\d{4}", value):
@@ -268,37 +287,10 @@ CONVERTERS = {
     "boolean": boolean,
     "tristate": tristate,
     "country": country_iso3,
+    "country_any": country_any,
     "postal_code": postal_code,
     "language": lowercase_language,
 }
-
-
-# --- XML feeds (Kyero, Trovit…): country names in the feed's language -------------------------
-# Kyero and Trovit feeds name the country in English or in the country's own language
-# (« Spain », « España »); the French names and ISO codes of ``country_iso3`` stay valid.
-_FOREIGN_COUNTRY_NAMES = {
-    "spain": "ESP", "espana": "ESP", "france": "FRA", "francia": "FRA", "frankreich": "FRA",
-    "portugal": "PRT", "italy": "ITA", "italia": "ITA", "germany": "DEU", "deutschland": "DEU",
-    "united kingdom": "GBR", "uk": "GBR", "england": "GBR", "great britain": "GBR",
-    "belgium": "BEL", "belgie": "BEL", "switzerland": "CHE", "schweiz": "CHE", "svizzera": "CHE",
-    "greece": "GRC", "grece": "GRC", "cyprus": "CYP", "chypre": "CYP", "malta": "MLT", "malte": "MLT",
-    "croatia": "HRV", "croatie": "HRV", "bulgaria": "BGR", "bulgarie": "BGR", "turkey": "TUR", "turquie": "TUR",
-    "morocco": "MAR", "netherlands": "NLD", "pays-bas": "NLD", "andorra": "AND", "mauritius": "MUS",
-    "united arab emirates": "ARE", "emirats arabes unis": "ARE", "usa": "USA", "united states": "USA",
-    "etats-unis": "USA", "ireland": "IRL", "irlande": "IRL", "austria": "AUT", "autriche": "AUT",
-}
-
-
-def country_any(raw: str) -> str:
-    """A country as XML feeds write it (English, own language, French or ISO) → ISO 3166 alpha-3."""
-    key = fold(raw)
-    if key in _FOREIGN_COUNTRY_NAMES:
-        return _FOREIGN_COUNTRY_NAMES[key]
-    return country_iso3(raw)
-
-
-CONVERTERS["country_any"] = country_any
-# --- end of XML feeds block ----------------------------------------------------------------------
 
 
 # --- spreadsheet values (``values: spreadsheet`` in a mapping) -----------------------------------
