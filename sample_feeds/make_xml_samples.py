@@ -22,9 +22,10 @@ Each is a dialect's generated records followed by the hard cases real feeds carr
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-from etl.extract.xml.writer import head, records, tail
+from etl.extract.xml.writer import write_stream
 
 HERE = Path(__file__).resolve().parent
 GENERATED = 12
@@ -164,8 +165,9 @@ SAMPLES = {
 
 
 def render(dialect: str, encoding: str, quirks: list[str]) -> bytes:
-    text = head(dialect, encoding.upper()) + "".join(records(dialect, GENERATED, seed=5)) + "".join(quirks) + tail(dialect)
-    return text.encode(encoding, "xmlcharrefreplace")  # « œ » has no ISO-8859-1 byte: &#339;
+    text = io.StringIO()
+    write_stream(text, dialect, GENERATED, seed=5, extra=quirks, encoding=encoding)
+    return text.getvalue().encode(encoding, "xmlcharrefreplace")  # « œ » has no ISO-8859-1 byte: &#339;
 
 
 def main() -> None:

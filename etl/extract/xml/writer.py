@@ -38,10 +38,10 @@ def tail(dialect: str) -> str:
     return _TAILS[dialect]
 
 
-def records(dialect: str, count: int, seed: int = 7, start: int = 1) -> Iterator[str]:
+def records(dialect: str, count: int, seed: int = 7) -> Iterator[str]:
     rng = random.Random(seed)
     make = {"kyero": _kyero, "ubiflow": _ubiflow, "trovit": _trovit}[dialect]
-    for n in range(start, start + count):
+    for n in range(1, count + 1):
         yield make(rng, n)
 
 
