@@ -137,6 +137,17 @@ def test_each_record_is_located_by_file_line_xpath_and_ordinal(tmp_path):
     assert [i.agency_id for i in items] == ["A", "B", "B"]  # the advertiser, when no agency is configured
 
 
+def test_two_advertisers_of_one_grouped_feed_may_use_the_same_reference(tmp_path):
+    # listings are keyed per agency, as in Poliris and CSV: only a repeat within one advertiser is a duplicate
+    feed = tmp_path / "u.xml"
+    feed.write_text('<flux><client reference="A"><annonce id="7"/></client>'
+                    '<client reference="B"><annonce id="7"/><annonce id="7"/></client></flux>', encoding="utf-8")
+    items = list(open_feed(feed, format="ubiflow").records())
+    assert [(i.agency_id, type(i).__name__) for i in items] == [
+        ("A", "SourceRecord"), ("B", "SourceRecord"), ("B", "RecordError")]
+    assert items[2].issues[0].code == "E_KEY_DUPLICATE" and items[2].issues[0].source_field == "attribut @id ou élément <reference>"
+
+
 def test_a_feed_not_well_formed_at_record_5000_converts_the_first_4999_and_is_marked_incomplete(tmp_path):
     feed = kyero_feed(tmp_path / "broken.xml", 6000, broken_at=5000)
     out = tmp_path / "out"

@@ -68,12 +68,14 @@ class XmlFeed(Feed):
         if name in self.derived:
             return self.derived[name]
         path = self.table.paths.get(name)
-        return f"élément <{path}>" if path else name
+        if not path:
+            return name
+        return f"attribut {path}" if path.rpartition("/")[2].startswith("@") else f"élément <{path}>"
 
     def records(self) -> Iterator[ExtractResult]:
         self.facts = facts = FeedFacts(self.source, format=self.format.name, dialect=self.dialect)
         self.issues = []
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, str], int] = {}  # per agency, as the state keys listings
         fallback_agency = self.agency_id or PurePosixPath(self.source).stem
         with self.container.open(self.member) as stream:
             items = RecordStream(stream, self.source, self.table.spec.record)
@@ -126,7 +128,7 @@ class XmlFeed(Feed):
         return RecordError(SourceLocation(self.source, line, ordinal, xpath), [issue], agency_id=agency,
                            source_key=key)
 
-    def _record(self, item: RawRecord, seen: dict[str, int], fallback_agency: str) -> ExtractResult:
+    def _record(self, item: RawRecord, seen: dict[tuple[str, str], int], fallback_agency: str) -> ExtractResult:
         table = self.table
         values, notes = table.read(item.element)
         where = f"{self.source}, ligne {item.line}, {item.xpath}"
@@ -154,17 +156,17 @@ class XmlFeed(Feed):
             return RecordError(location, [error(
                 "E_KEY_MISSING",
                 f"{where} : identifiant de l'annonce absent ({key_names}) ; l'annonce ne peut pas être suivie "
-                "d'un envoi à l'autre. Renseignez-le dans le logiciel d'export.")],
+                "d'un envoi à l'autre. Renseignez-le dans le logiciel d'export.", source_field=key_names)],
                 agency_id=agency, raw=_raw(values))
-        first = seen.get(key)
+        first = seen.get((agency, key))
         if first is not None:
             key_names = self._key_names()
             return RecordError(location, [error(
                 "E_KEY_DUPLICATE",
                 f"{where} : l'identifiant « {key} » figure déjà dans l'annonce n° {first} du flux ; cette seconde "
                 f"annonce est ignorée. Chaque annonce doit avoir son propre identifiant ({key_names}).",
-                value=key)], agency_id=agency, source_key=key, raw=_raw(values))
-        seen[key] = item.ordinal
+                source_field=key_names, value=key)], agency_id=agency, source_key=key, raw=_raw(values))
+        seen[(agency, key)] = item.ordinal
         return SourceRecord(agency, key, location, values, table.columns, self.dialect, issues)
 
     def _key_names(self) -> str:
