@@ -128,6 +128,7 @@ def test_a_bad_source_block_stops_with_exit_2_naming_the_problem(tmp_path, feed,
     assert main(["convert", str(source), "--mapping", str(mapping), "--out", str(tmp_path / "o")]) == 2
     said = capsys.readouterr()
     assert "« reference » ne désigne aucun champ" in said.out + said.err
+    assert "mapping immovendeur : bloc source:" in said.out + said.err  # which file to fix, and where in it
 
 
 def test_a_source_block_without_record_element_is_refused(tmp_path, feed, capsys):

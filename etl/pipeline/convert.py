@@ -201,7 +201,10 @@ def open_source(source: str | Path, *, mapping: str | Path | None = None, format
             fmt.open(container, agency_id=agency_id, options=options or {})
             raise ConfigError(f"aucune mapping par défaut pour le format {fmt.name} : indiquez-en une (--mapping)")
         spec = load_mapping(fmt.default_mapping)
-    feed = fmt.open(container, agency_id=agency_id, options={**spec.source, **(options or {})})
+    try:
+        feed = fmt.open(container, agency_id=agency_id, options={**spec.source, **(options or {})})
+    except ConfigError as exc:  # the format knows the options, not the file they came from
+        raise ConfigError(f"mapping {spec.mapping} : {exc}") from None
     return feed, spec
 
 

@@ -39,7 +39,7 @@ class GenericXmlFormat(FeedFormat):
             raise UnsupportedFeed(
                 f"{container.name} : {describe(container)} : format non pris en charge sans mapping qui le décrive "
                 "(format: xml, avec dans source: l'élément de chaque annonce et le chemin de chaque champ).")
-        where = "mapping (source:)"
+        where = "bloc source:"
         spec = table_spec(options, where)
         head = read_head(container)
         return XmlFeed(self, container, xml_member(container), Table(spec, where),
