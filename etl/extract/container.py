@@ -79,6 +79,7 @@ class Container:
     members: list[str] = field(default_factory=list)
     limits: ArchiveLimits = DEFAULT_LIMITS
     _infos: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
+    _heads: dict[tuple[str | None, int], bytes] = field(default_factory=dict)
 
     def label(self, member: str | None = None) -> str:
         """How messages and locations name a file: ``send.zip/Annonces.csv``, ``Annonces.csv``."""
@@ -144,13 +145,16 @@ class Container:
             raise SourceUnreadable(f"{label} : illisible ({_reason(exc)}).") from exc
 
     def head(self, member: str | None = None, n: int = HEAD_BYTES) -> bytes:
-        """The first ``n`` bytes of a file (format detection): never more, whatever its size."""
-        with self.open(member) as stream:
-            chunks, left = [], n
-            while left > 0 and (chunk := stream.read(left)):
-                chunks.append(chunk)
-                left -= len(chunk)
-            return b"".join(chunks)
+        """The first ``n`` bytes of a file (format detection): never more, whatever its size. Read
+        once: every registered format looks at the same head (a ZIP member is inflated each time)."""
+        if (member, n) not in self._heads:
+            with self.open(member) as stream:
+                chunks, left = [], n
+                while left > 0 and (chunk := stream.read(left)):
+                    chunks.append(chunk)
+                    left -= len(chunk)
+            self._heads[(member, n)] = b"".join(chunks)
+        return self._heads[(member, n)]
 
 
 class _Guarded(io.RawIOBase):
