@@ -112,14 +112,20 @@ def _text(head: bytes) -> str | None:
     return None if controls > len(text) // 50 else text
 
 
-def _xml(head: bytes) -> str:
+def xml_root(head: bytes) -> bytes | None:
+    """The root element's name as written (``ns:flux``), past the BOM, declaration, comments and
+    DOCTYPE; None when no element starts there."""
     rest = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     while (m := _SKIP_XML.match(rest)) and m.end() > 0:
         rest = rest[m.end():]
     root = _XML_ROOT.match(rest.lstrip())
-    if root is None:
+    return root.group(1) if root else None
+
+
+def _xml(head: bytes) -> str:
+    name = xml_root(head)
+    if name is None:
         return "fichier XML"
-    name = root.group(1)
     local = name.split(b":")[-1].lower()
     for tag, child, dialect in _XML_DIALECTS:
         if local == tag and (child is None or child in head):

@@ -15,14 +15,13 @@ from etl.errors import SourceUnreadable
 from etl.extract.base import NOT_MINE, NOTHING, Detection, FeedFormat
 from etl.records import SOFTWARE_BLANKS
 from etl.extract.container import Container
+from etl.extract.sniff import xml_root
 from etl.extract.xml.feed import Normalise, XmlFeed, xml_member
 from etl.extract.xml.table import Table, table_spec
 
 # XML exports write "nothing" as Poliris ones do (the same agency software writes both); a mapping
 # declares the fields where 0 is a fact (``fields: {pool: {blank: []}}``).
 BLANK_MARKERS: Final = SOFTWARE_BLANKS
-_SKIP: Final = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>)", re.S)
-_ROOT: Final = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +43,12 @@ def read_head(container: Container) -> Head | None:
     except SourceUnreadable:
         return None
     data = container.head(member)
-    rest = data
-    if rest.startswith((b"\xff\xfe", b"\xfe\xff")):
-        rest = data = rest.decode("utf-16", "replace").encode("utf-8")
-    rest = rest.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if not rest.startswith(b"<"):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data.decode("utf-16", "replace").encode("utf-8")
+    if not data.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
         return None
-    while (m := _SKIP.match(rest)) and m.end() > 0:
-        rest = rest[m.end():]
-    root = _ROOT.match(rest.lstrip())
-    return Head(root.group(2).decode("ascii", "replace").lower() if root else None, data)
+    root = xml_root(data)
+    return Head(root.split(b":")[-1].decode("ascii", "replace").lower() if root else None, data)
 
 
 class XmlFormat(FeedFormat):
