@@ -33,7 +33,7 @@ from etl.extract.lines import Readable
 from etl.extract.xml.transcode import Utf8Feed
 
 MAX_RECORD_ELEMENTS: Final = 50_000
-_ENTITY_DECL: Final = b"<!ENTITY"
+ENTITY_DECL: Final = b"<!ENTITY"
 
 
 def local_name(tag: str) -> str:
@@ -69,7 +69,7 @@ class Broken:
     reason: str  # the parser's words (English), cleaned
 
 
-def _parser() -> etree.XMLPullParser:
+def hardened_parser() -> etree.XMLPullParser:
     # Not collect_ids=False: with it, libxml2 reads the external DTD subset (a file or URL of
     # the attacker's choosing). Tested in tests/test_xml_hostile.py.
     return etree.XMLPullParser(
@@ -102,15 +102,15 @@ class RecordStream:
         self._ended: list[etree._Element] = []  # elements ended outside records, to release
 
     def __iter__(self) -> Iterator[RawRecord | Oversized | Broken]:
-        parser = _parser()
+        parser = hardened_parser()
         batch: list[RawRecord | Oversized] = []
         seam = b""  # the end of the previous chunk: a declaration may straddle two
         try:
             for chunk in self.source:
                 if not self._dtd_checked:
-                    if _ENTITY_DECL in seam + chunk[:len(_ENTITY_DECL)] or _ENTITY_DECL in chunk:
+                    if ENTITY_DECL in seam + chunk[:len(ENTITY_DECL)] or ENTITY_DECL in chunk:
                         raise self._hostile("déclare des entités XML (<!ENTITY …>)")
-                    seam = chunk[-len(_ENTITY_DECL):]
+                    seam = chunk[-len(ENTITY_DECL):]
                 parser.feed(chunk)
                 batch = self._drain(parser)
                 yield from batch

@@ -23,7 +23,7 @@ from lxml import etree
 from etl.errors import UnsupportedFeed
 from etl.extract.container import Container
 from etl.extract.xml.feed import xml_member
-from etl.extract.xml.safe import RawRecord, RecordStream, local_name
+from etl.extract.xml.safe import ENTITY_DECL, RawRecord, RecordStream, hardened_parser, local_name
 from etl.extract.xml.text import element_text
 from etl.mapping import load_mapping
 from etl.pipeline.mapping_tools.suggest import TEMPLATE, Match, add_value_tables, examples, match_columns
@@ -35,10 +35,9 @@ JOIN: Final = " | "
 def record_element(container: Container) -> str:
     """The local name of the element each listing is (the most repeated one holding elements)."""
     head = container.head(xml_member(container), SCAN_BYTES)
-    if b"<!ENTITY" in head:
+    if ENTITY_DECL in head:
         raise UnsupportedFeed(f"{container.name} : le fichier XML déclare des entités XML (<!ENTITY …>) : refusé par sécurité.")
-    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, load_dtd=False, no_network=True,
-                                 huge_tree=False)
+    parser = hardened_parser()
     depth = 0
     parents: Counter[tuple[int, str]] = Counter()
     children: list[int] = [0]
