@@ -18,7 +18,7 @@ Every message is French, meant for the operator, and never holds a secret.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1  # some operations failed or stay uncertain; the next run resumes them
@@ -72,3 +72,9 @@ def exit_code(exc: RunStopped) -> int:
     if isinstance(exc, SourceUnreadable):
         return EXIT_SOURCE
     return EXIT_FAILED
+
+
+def validation_problems(exc: Any, limit: int = 5) -> str:
+    """A pydantic ``ValidationError`` on one line for a ``ConfigError``: « key : problem ; … »."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'source'} : {e['msg']}"
+                     for e in exc.errors(include_url=False)[:limit])

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from etl.errors import ConfigError, SourceUnreadable
+from etl.errors import ConfigError, SourceUnreadable, validation_problems
 from etl.extract.base import Feed
 from etl.issues import Issue, error, warning
 from etl.records import ExtractResult, RecordError, SourceLocation, SourceRecord
@@ -76,8 +76,7 @@ def parse_options(options: Mapping[str, Any], where: str) -> TableOptions:
     try:
         return TableOptions.model_validate(dict(options))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'source'} : {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{where} : options de source invalides ({problems})") from None
+        raise ConfigError(f"{where} : options de source invalides ({validation_problems(exc)})") from None
 
 
 def header_key(text: str) -> str:

@@ -35,7 +35,7 @@ class GenericXmlFormat(FeedFormat):
 
     def open(self, container: Container, *, agency_id: str | None = None,
              options: Mapping[str, Any] = NOTHING) -> XmlFeed:
-        if not options or "record" not in options:
+        if not options:  # no mapping at all; a mapping without record: is table_spec's to refuse
             raise UnsupportedFeed(
                 f"{container.name} : {describe(container)} : format non pris en charge sans mapping qui le décrive "
                 "(format: xml, avec dans source: l'élément de chaque annonce et le chemin de chaque champ).")

@@ -28,7 +28,7 @@ from typing import Any, Final
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from etl.errors import ConfigError
+from etl.errors import ConfigError, validation_problems
 from etl.extract.xml.text import element_text, plain
 
 ABSENT: Final = "absent"  # a column every XML feed has, always empty: builder slots a dialect lacks
@@ -111,8 +111,7 @@ def table_spec(options: Mapping[str, Any], where: str) -> TableSpec:
     try:
         return TableSpec.model_validate(dict(options))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'source'} : {e['msg']}" for e in exc.errors()[:5])
-        raise ConfigError(f"{where} : bloc source: invalide pour un flux XML ({problems}).") from None
+        raise ConfigError(f"{where} invalide pour un flux XML ({validation_problems(exc)}).") from None
 
 
 class Table:
