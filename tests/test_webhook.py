@@ -248,6 +248,23 @@ def test_a_poll_older_than_a_callback_does_not_undo_it(tmp_path: Path) -> None:
     assert listing(state, "ag1", "K1").publication_status == "UPDATED"
 
 
+def test_a_listing_created_again_under_a_new_classified_forgets_what_the_portals_said_of_the_old_one(
+        tmp_path: Path) -> None:
+    state = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    seed(state, "ag1", "K1", "c-old")
+    with StateStore.open(state) as store:
+        store.apply_status(["ag1"], "c-old", status_body("CREATING_FAILED", "2026-11-30T02:00:00Z"), 1e9)
+        with store.transaction() as conn:
+            store.record_live(conn, agency_id="ag1", source_key="K1", offerer_estate_id="ag1-K1", classified_id="c-old",
+                              body_hash="h2", body=None, etag=None, portals=["SL"], run_id=2)
+        assert store.listing("ag1", "K1").publication_status == "CREATING_FAILED"  # same classified: kept
+        with store.transaction() as conn:
+            store.record_live(conn, agency_id="ag1", source_key="K1", offerer_estate_id="ag1-K1", classified_id="c-new",
+                              body_hash="h3", body=None, etag=None, portals=["SL"], run_id=3)
+        again = store.listing("ag1", "K1")
+    assert (again.publication_status, again.publication_at, again.publication_detail) == (None, None, None)
+
+
 # ------------------------------------------------------------------------- PostgreSQL: the worker folds
 
 def test_on_postgresql_the_listener_only_stores_and_a_worker_folds(tmp_path: Path, pg_url: str) -> None:

@@ -237,9 +237,13 @@ class StateStore:
             portals=json.dumps(portals), status=LIVE, updated_at=_now(), last_seen_run=run_id,
         )
         key = (listings.c.agency_id == agency_id) & (listings.c.source_key == source_key)
-        existing = conn.execute(sa.select(listings.c.first_seen_run, listings.c.status).where(key)).first()
+        existing = conn.execute(sa.select(listings.c.first_seen_run, listings.c.status, listings.c.classified_id)
+                                .where(key)).first()
         if existing is None or existing.status != LIVE:
             values["first_seen_run"] = run_id
+        if existing is not None and existing.classified_id != classified_id:
+            # a new classified: what the portals said of the old one is not about it
+            values.update(publication_status=None, publication_at=None, publication_detail=None)
         self._upsert(conn, values)
 
     def record_deleted(self, conn: Connection, agency_id: str, source_key: str) -> None:
@@ -248,20 +252,15 @@ class StateStore:
         ).values(status=DELETED, etag=None, body_hash=None, updated_at=_now()))
 
     def put_listing(self, state: ListingState, body: str | None = None) -> None:
-        """Write one listing as given (tests and the status refresh use it)."""
+        """Write one listing as given (tests)."""
         with self.engine.begin() as conn:
             self._upsert(conn, dict(
                 agency_id=state.agency_id, source_key=state.source_key, offerer_estate_id=state.offerer_estate_id,
                 classified_id=state.classified_id, body_hash=state.body_hash, body=body, etag=state.etag,
                 portals=json.dumps(state.portals), status=state.status, publication_status=state.publication_status,
+                publication_at=state.publication_at, publication_detail=state.publication_detail,
                 first_seen_run=state.first_seen_run, last_seen_run=state.last_seen_run, updated_at=_now(),
             ))
-
-    def set_publication_status(self, agency_id: str, source_key: str, status: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(sa.update(listings).where(
-                listings.c.agency_id == agency_id, listings.c.source_key == source_key,
-            ).values(publication_status=status))
 
     # --------------------------------------------------------- publication statuses
 
@@ -300,10 +299,9 @@ class StateStore:
         with self.engine.begin() as conn:
             conn.execute(sa.delete(status_events).where(status_events.c.id == event_id))
 
-    def apply_status(self, agency_ids: Iterable[str], classified_id: str, status: Mapping[str, Any], at: float, *,
-                     event_id: int | None = None) -> str:
-        """One status (a poll's answer): see :meth:`apply_statuses`."""
-        return self.apply_statuses([StatusUpdate(tuple(agency_ids), classified_id, status, at, event_id)])[0]
+    def apply_status(self, agency_ids: Iterable[str], classified_id: str, status: Mapping[str, Any], at: float) -> str:
+        """One status: see :meth:`apply_statuses`."""
+        return self.apply_statuses([StatusUpdate(tuple(agency_ids), classified_id, status, at)])[0]
 
     def apply_statuses(self, updates: Sequence[StatusUpdate]) -> list[str]:
         """Fold statuses, in order, into the listings of their agencies with their classified id, unless
@@ -315,13 +313,17 @@ class StateStore:
         agencies = sorted({a for u in updates for a in u.agency_ids})
         outcomes: list[str] = []
         with self.engine.begin() as conn:
+            if self.dialect == "sqlite":
+                # SQLite begins the transaction at its first write: without one before the read, another
+                # fold's commit could land between our read and our write, and an older status win
+                conn.exec_driver_sql("UPDATE status_events SET id = id WHERE 0")
             held: dict[str, list[dict[str, Any]]] = {}
             if agencies:
                 q = sa.select(listings.c.agency_id, listings.c.source_key, listings.c.classified_id, listings.c.portals,
                               listings.c.publication_status, listings.c.publication_at).where(
                     listings.c.classified_id.in_(ids), listings.c.agency_id.in_(agencies))
-                if self.dialect == "postgresql":
-                    q = q.with_for_update()
+                # one lock order for every fold (the workers' job and each run's reports fold at once)
+                q = q.order_by(listings.c.agency_id, listings.c.source_key).with_for_update()
                 for r in conn.execute(q):
                     held.setdefault(r.classified_id, []).append(dict(r._mapping))
             changed: dict[tuple[str, str], dict[str, Any]] = {}
@@ -336,7 +338,7 @@ class StateStore:
                 for r in rows:
                     if not is_newer(name, u.at, r["publication_status"], r["publication_at"]):
                         continue
-                    pub = publication(u.status, u.at, json.loads(r["portals"]) if r["portals"] else [])
+                    pub = publication(u.status, json.loads(r["portals"]) if r["portals"] else [])
                     r["publication_status"], r["publication_at"] = pub.status, u.at
                     changed[(r["agency_id"], r["source_key"])] = {
                         "a": r["agency_id"], "k": r["source_key"], "ps": pub.status, "pa": u.at,
