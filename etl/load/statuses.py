@@ -94,9 +94,8 @@ def parse_status(raw: bytes) -> ClassifiedStatus | str:
         return f"{where}: {first['msg']}"
 
 
-def event_digest(intermediary_id: str, classified_id: str, body: Mapping[str, Any]) -> str:
-    """The same callback delivered twice has the same digest."""
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+def event_digest(intermediary_id: str, classified_id: str, canonical: bytes) -> str:
+    """The same callback delivered twice has the same digest (``canonical``: the body, sorted keys)."""
     return hashlib.sha256(f"{intermediary_id}\x00{classified_id}\x00".encode() + canonical).hexdigest()
 
 
@@ -110,7 +109,6 @@ class Publication:
     """What a listing's latest status says, as the state store keeps it (``publication_detail``)."""
 
     status: str
-    at: float
     portals: list[str]           # where the classified is (or will be) online
     refused: list[str]           # asked for, not granted
     why: str                     # subStatusDetails, else the message of a failure
@@ -121,11 +119,11 @@ class Publication:
                              "failed_media": self.failed_media}).decode()
 
     @classmethod
-    def load(cls, status: str | None, at: float | None, detail: str | None) -> Publication | None:
+    def load(cls, status: str | None, detail: str | None) -> Publication | None:
         if not status:
             return None
         d = orjson.loads(detail) if detail else {}
-        return cls(status, at or 0.0, d.get("portals", []), d.get("refused", []), d.get("why", ""),
+        return cls(status, d.get("portals", []), d.get("refused", []), d.get("why", ""),
                    d.get("failed_media", []))
 
     @property
@@ -133,7 +131,7 @@ class Publication:
         return self.status in ACTION_REQUIRED or bool(self.refused)
 
 
-def publication(status: Mapping[str, Any], at: float, requested: Sequence[str]) -> Publication:
+def publication(status: Mapping[str, Any], requested: Sequence[str]) -> Publication:
     """A status (callback or poll item) read against the portals we asked for."""
     name = str(status.get("status") or "")
     granted = [str(p) for p in status.get("portals") or []]
@@ -148,7 +146,7 @@ def publication(status: Mapping[str, Any], at: float, requested: Sequence[str]) 
         why = str(status.get("message") or "")
     media = [str(m.get("url")) for m in status.get("mediaStatuses") or []
              if isinstance(m, Mapping) and str(m.get("status", "")).endswith("FAILED")]
-    return Publication(name, at, granted, refused, why, media)
+    return Publication(name, granted, refused, why, media)
 
 
 def is_newer(status: str, at: float, than_status: str | None, than_at: float | None) -> bool:

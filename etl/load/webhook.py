@@ -86,12 +86,12 @@ class CallbackReceiver:
             self._log("callback_refused", f"rappel refusé pour {classified_id} : {parsed}", level="warning",
                       intermediary=intermediary, classified_id=classified_id)
             return 400, {"error": parsed}
-        body = parsed.model_dump(mode="json", exclude_none=True)
+        canonical = orjson.dumps(parsed.model_dump(mode="json", exclude_none=True), option=orjson.OPT_SORT_KEYS)
         try:
             kept = await asyncio.to_thread(
                 self.store.record_status_event, intermediary_id=intermediary, classified_id=classified_id,
-                status=parsed.status, status_at=parsed.at, body=orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode(),
-                digest=event_digest(intermediary, classified_id, body))
+                status=parsed.status, status_at=parsed.at, body=canonical.decode(),
+                digest=event_digest(intermediary, classified_id, canonical))
         except Exception as exc:  # noqa: BLE001 — AVIV retries a 503; the reason goes to our log only
             self._log("callback_store_error", f"rappel non enregistré ({type(exc).__name__}) : AVIV le renverra",
                       level="error", intermediary=intermediary, classified_id=classified_id)

@@ -103,7 +103,7 @@ def portal_notes(store: StateStore, agency_id: str) -> tuple[list[PortalNote], i
     confirmed = sum(1 for s in known if s.publication_status in ONLINE) if known else None
     flagged = []
     for s in sorted(known, key=lambda s: s.source_key):  # the same ones every night, whatever the store's order
-        pub = Publication.load(s.publication_status, s.publication_at, s.publication_detail)
+        pub = Publication.load(s.publication_status, s.publication_detail)
         if pub is not None and pub.needs_action:
             flagged.append((s, pub))
     notes = []

@@ -13,7 +13,7 @@ from etl.load.client import AvivClient
 from etl.agencies import LoadedConfig
 from etl.log import RunLog
 from etl.load.state import StateStore
-from etl.load.statuses import fold_status_events, latest_status, status_time
+from etl.load.statuses import StatusUpdate, fold_status_events, latest_status, status_time
 from etl.pipeline.reporting import portal_notes
 from etl.errors import EXIT_FAILED, AuthError
 from etl.load.tokens import TokenFile
@@ -55,6 +55,7 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
             run.live_before = len(live)
             counts: dict[str, int] = {}
             lag = cfg.config.defaults.api.visibility_lag
+            polled: list[StatusUpdate] = []
             for s, r in answers:
                 if r.status == 404 and time.time() - s.updated_at < lag:
                     # written moments ago: AVIV has not processed it yet, which is no error
@@ -69,9 +70,10 @@ async def refresh_statuses(cfg: LoadedConfig, agency_id: str | None, *, state_ur
                 status = latest.get("status") if latest else None
                 counts[status or "-"] = counts.get(status or "-", 0) + 1
                 if latest and status:
-                    # the same fold as the webhook's: a newer status already received by callback stays
-                    store.apply_status([agency.id], s.classified_id, latest,
-                                       status_time(latest.get("statusDate")) or time.time())
+                    polled.append(StatusUpdate((agency.id,), s.classified_id, latest,
+                                               status_time(latest.get("statusDate")) or time.time()))
+            # the same fold as the webhook's, in one transaction: a newer status received by callback stays
+            store.apply_statuses(polled)
             run.portal_notes, run.confirmed_online = portal_notes(store, agency.id)
             for note in run.portal_notes:
                 why = note.why or (f"refusée sur {', '.join(note.refused)}" if note.refused else "")

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -52,10 +52,10 @@ def _settings(cfg: LoadedConfig) -> WebhookSettings:
     return cfg.config.webhook
 
 
-def tokens(cfg: LoadedConfig, settings: WebhookSettings) -> dict[str, str]:
+def tokens(agencies_of: Mapping[str, Any], settings: WebhookSettings) -> dict[str, str]:
     """Each intermediary's token → its id."""
     secret = settings.secret()
-    found = {webhook_token(secret, i): i for i in cfg.agencies_by_intermediary()}
+    found = {webhook_token(secret, i): i for i in agencies_of}
     if not found:
         raise ConfigError("aucune agence n'a d'intermediary_id connu : rien à recevoir")
     return found
@@ -94,10 +94,10 @@ class Coalesced:
                 await self._task
 
 
-def fold_here(store: Any, cfg: LoadedConfig, log: RunLog) -> Callable[[], Awaitable[None]]:
+def fold_here(store: Any, agencies_of: Mapping[str, list[str]], log: RunLog) -> Callable[[], Awaitable[None]]:
     """The fold, in this process (SQLite: no workers)."""
     async def fold() -> None:
-        res = await asyncio.to_thread(fold_status_events, store, cfg.agencies_by_intermediary())
+        res = await asyncio.to_thread(fold_status_events, store, agencies_of)
         if res.applied or res.outdated:
             log.event("statuses_folded", f"statuts appliqués : {res.applied} (dépassés : {res.outdated}, en "
                       f"attente de leur annonce : {res.unmatched})", applied=res.applied,
@@ -115,7 +115,8 @@ async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None,
     from etl.load.webhook import CallbackReceiver
 
     settings = _settings(cfg)
-    known = tokens(cfg, settings)
+    agencies_of = cfg.agencies_by_intermediary()  # read once: the tokens and the fold agree on it
+    known = tokens(agencies_of, settings)
     url = state_url or cfg.state_url
     store = StateStore.open(url)
     stack = contextlib.AsyncExitStack()
@@ -130,7 +131,7 @@ async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None,
             on_stored = Coalesced(lambda: defer_fold(app), every=0.2)
             where = f"par les workers (file {cfg.config.queue.name})"
         else:
-            on_stored = Coalesced(fold_here(store, cfg, log), every=0.0)
+            on_stored = Coalesced(fold_here(store, agencies_of, log), every=0.0)
             where = "par ce processus"
         receiver = CallbackReceiver(store, known, allow_from=settings.allow_from, max_body=settings.max_body,
                                     on_stored=on_stored, log=log.event)

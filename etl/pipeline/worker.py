@@ -109,7 +109,7 @@ class WorkerContext:
         res = await asyncio.to_thread(fold_status_events, self.store, self.cfg.agencies_by_intermediary())
         self.log.event("statuses_folded", f"statuts reçus par webhook : {res.applied} appliqués, {res.outdated} "
                        f"dépassés, {res.unmatched} en attente de leur annonce", applied=res.applied,
-                       outdated=res.outdated, unmatched=res.unmatched, forgotten=res.forgotten)
+                       outdated=res.outdated, unmatched=res.unmatched, forgotten=res.forgotten, pruned=res.pruned)
         return res.applied
 
 
