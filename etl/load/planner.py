@@ -9,6 +9,7 @@ truth is known, never from a state that may be stale.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -92,7 +93,7 @@ def wanted(o: Outcome, portals: Sequence[str] | None = None) -> Operation:
     """
     assert o.key is not None and o.body is not None
     body, body_hash = o.body, o.body_hash
-    if portals is not None and list(portals) != list(body.get("portals", [])):
+    if portals is not None and list(portals) != body_portals(o):
         body = {**body, "portals": list(portals)}
         body_hash = content_hash(body)
     return Operation(CREATE, o.key, offerer_estate_id_of(o.body), body=body, body_hash=body_hash,
@@ -194,15 +195,15 @@ def body_portals(o: Outcome) -> list[str]:
     return list((o.body or {}).get("portals", o.portals))
 
 
-def _seats_taken_anyway(p: Plan, live: Mapping[str, ListingState], seen: set[str], full_snapshot: bool) -> Any:
-    """Seats per portal that tonight's choice cannot give away: listings kept online despite an error,
-    listings in doubt (as the feed wants them), and, without a full snapshot, live listings the feed
-    does not mention (nothing deletes them)."""
-    held: list[ListingState | list[str]] = [live[o.key.source_key] for o in p.kept
-                                             if o.key is not None and o.key.source_key in live]
+def _seats_taken_anyway(p: Plan, live: Mapping[str, ListingState], seen: set[str],
+                        full_snapshot: bool) -> Counter[str]:
+    """Seats per portal that tonight's choice cannot give away: listings kept online despite an error
+    (``kept`` holds live ones only), listings in doubt (as the feed wants them), and, without a full
+    snapshot, live listings the feed does not mention (nothing deletes them)."""
+    held = [live[o.key.source_key].portals for o in p.kept if o.key is not None]
     held += [op.portals for op in p.deferred]
     if not full_snapshot:
-        held += [s for sk, s in live.items() if sk not in seen]
+        held += [s.portals for sk, s in live.items() if sk not in seen]
     return seats_taken(held)
 
 

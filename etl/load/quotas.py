@@ -20,7 +20,6 @@ from etl.outcome import Outcome
 
 # Criteria of ``quota_priority``, applied in order (ties go to the next one, then to feed order).
 ONLINE, NEWEST, OLDEST, PRICE_HIGH, PRICE_LOW = "online", "newest", "oldest", "price_high", "price_low"
-CRITERIA = (ONLINE, NEWEST, OLDEST, PRICE_HIGH, PRICE_LOW)
 DEFAULT_PRIORITY: tuple[str, ...] = (ONLINE, NEWEST)
 _NEW = float("inf")  # a listing first seen tonight is newer than any already published
 
@@ -123,9 +122,6 @@ def fit(candidates: Sequence[Candidate], quotas: Mapping[str, int], *, occupied:
     return sorted(misses, key=lambda m: m.source_key)
 
 
-def seats_taken(listings: Iterable[ListingState | list[str]]) -> Counter[str]:
-    """Seats per portal taken by these listings (their states, or the portals they will be on)."""
-    n: Counter[str] = Counter()
-    for item in listings:
-        n.update(item.portals if isinstance(item, ListingState) else item)
-    return n
+def seats_taken(portal_lists: Iterable[list[str]]) -> Counter[str]:
+    """Seats per portal taken by listings on these portals."""
+    return Counter(p for portals in portal_lists for p in portals)
