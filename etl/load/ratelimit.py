@@ -127,10 +127,7 @@ class SharedRateLimiter:
         key = credential_key(self.base_url, creds)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:  # this process's callers queue here, not on the row lock
-            slot = await self._take(key)
-            while self._late(slot):
-                self.retaken += 1  # woke too late: that start stays recorded unused, take a later one
-                slot = await self._take(key)
+            slot = await self._on_time(await self._take(key))
         now = time.monotonic()
         self.starts += 1
         self.first = now if self.first is None else self.first
@@ -143,11 +140,14 @@ class SharedRateLimiter:
         Returns the start the request leaves with."""
         if slot is None or not self._late(slot):
             return slot
-        lock = self._locks.setdefault(slot.key, asyncio.Lock())
-        async with lock:
-            while self._late(slot):
-                self.retaken += 1
-                slot = await self._take(slot.key)
+        async with self._locks.setdefault(slot.key, asyncio.Lock()):
+            return await self._on_time(slot)
+
+    async def _on_time(self, slot: Slot) -> Slot:
+        """``slot``, or, if we are already too late for it, a later start (that one stays recorded unused)."""
+        while self._late(slot):
+            self.retaken += 1
+            slot = await self._take(slot.key)
         return slot
 
     async def _take(self, key: str) -> Slot:
