@@ -42,7 +42,7 @@ class ApiSettings(_Closed):
     base_url: str = Field(PRODUCTION_BASE_URL, description="Base URL of the Classified API v4 (sandbox: …/sandbox/caas/v4).")
     token_url: str = Field(PRODUCTION_TOKEN_URL, description="OAuth2 token endpoint (client credentials, JSON body).")
     audience: str | None = Field(None, description="Token audience; defaults to base_url.")
-    rate_limit: float = Field(10.0, gt=0, le=1000, description="Maximum requests per second, all agencies of the process together.")
+    rate_limit: float = Field(10.0, gt=0, le=1000, description="Maximum requests per second: for the whole process under `run`; per credential, across every worker process, under `worker`.")
     concurrency: int = Field(8, ge=1, le=256, description="Maximum requests in flight at once.")
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for one answer.")
     max_attempts: int = Field(6, ge=1, le=20, description="Tries per operation on 5xx / 429 / timeouts / dropped connections.")
