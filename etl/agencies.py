@@ -11,9 +11,9 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from etl.validate.settings import Portal, PortalRules
 from etl.yaml_config import ConfigError, load_yaml_model, parse_yaml_model
@@ -26,10 +26,13 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _AGENCY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def _check_env_name(v: Any) -> Any:
-    if v is not None and not _ENV_NAME.match(v):
+def _check_env_name(v: str) -> str:
+    if not _ENV_NAME.match(v):
         raise ValueError(f"« {v} » n'est pas un nom de variable d'environnement (lettres, chiffres, _)")
     return v
+
+
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
 
 
 class _Closed(BaseModel):
@@ -64,15 +67,10 @@ class MassDeleteGuard(_Closed):
 class Credentials(_Closed):
     """References to environment variables; the values never appear in the file."""
 
-    client_id_env: str = Field(description="Environment variable holding the OAuth2 client id.")
-    client_secret_env: str = Field(description="Environment variable holding the OAuth2 client secret.")
+    client_id_env: EnvName = Field(description="Environment variable holding the OAuth2 client id.")
+    client_secret_env: EnvName = Field(description="Environment variable holding the OAuth2 client secret.")
     intermediary_id: str | None = Field(None, description="The agency's AVIV intermediary id (not a secret).")
-    intermediary_id_env: str | None = Field(None, description="…or the environment variable holding it.")
-
-    @field_validator("client_id_env", "client_secret_env", "intermediary_id_env")
-    @classmethod
-    def _is_env_name(cls, v: str | None) -> str | None:
-        return _check_env_name(v)
+    intermediary_id_env: EnvName | None = Field(None, description="…or the environment variable holding it.")
 
     @model_validator(mode="after")
     def _one_intermediary(self) -> Credentials:
@@ -112,10 +110,13 @@ _QUOTA_PRIORITY_HELP = ("Who gets a portal's quota seats when more listings are 
                         "there), newest / oldest (mandate start date, then first publication), price_high, price_low.")
 
 
-def _check_priority(v: list[str] | None) -> list[str] | None:
-    if v is not None and len(set(v)) != len(v):
+def _check_priority(v: list[str]) -> list[str]:
+    if len(set(v)) != len(v):
         raise ValueError("critère de priorité en double")
     return v
+
+
+Priority = Annotated[list[QuotaCriterion], AfterValidator(_check_priority)]
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -128,17 +129,15 @@ def _check_emails(v: list[str]) -> list[str]:
     return v
 
 
+Emails = Annotated[list[str], AfterValidator(_check_emails)]
+
+
 class Reports(_Closed):
-    recipients: list[str] = Field(default_factory=list, description="E-mail addresses that receive the agency's report.")
+    recipients: Emails = Field(default_factory=list, description="E-mail addresses that receive the agency's report.")
     language: Literal["fr", "en"] = Field("fr", description="Language of the agency's report and e-mail.")
     send: Literal["when_needed", "always"] = Field(
         "when_needed", description="when_needed: e-mail the agency only when something needs it (listings to fix, "
                                    "feed missing or refused); always: after every run.")
-
-    @field_validator("recipients")
-    @classmethod
-    def _emails(cls, v: list[str]) -> list[str]:
-        return _check_emails(v)
 
 
 class SmtpSettings(_Closed):
@@ -148,17 +147,12 @@ class SmtpSettings(_Closed):
     port: int | None = Field(None, ge=1, le=65535, description="Default 587 with starttls, 465 with tls, 25 with none.")
     security: Literal["starttls", "tls", "none"] = Field(
         "starttls", description="starttls: plain connection upgraded by STARTTLS; tls: implicit TLS; none: no encryption.")
-    username_env: str | None = Field(None, description="Environment variable holding the SMTP user name (no AUTH when absent).")
-    password_env: str | None = Field(None, description="Environment variable holding the SMTP password.")
+    username_env: EnvName | None = Field(None, description="Environment variable holding the SMTP user name (no AUTH when absent).")
+    password_env: EnvName | None = Field(None, description="Environment variable holding the SMTP password.")
     ca_file: str | None = Field(None, description="CA bundle to verify the server's certificate (default: the system's).")
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for the server at each step.")
     max_attempts: int = Field(3, ge=1, le=10, description="Tries per message on connection errors and 4xx answers.")
     backoff: float = Field(2.0, ge=0, le=300, description="Seconds before the second try; doubles at each further try.")
-
-    @field_validator("username_env", "password_env")
-    @classmethod
-    def _is_env_name(cls, v: str | None) -> str | None:
-        return _check_env_name(v)
 
     @property
     def effective_port(self) -> int:
@@ -169,15 +163,10 @@ class Email(_Closed):
     """How reports are e-mailed. Without ``smtp`` the messages are written as .eml files into ``outbox``."""
 
     sender: str = Field("classifieds-etl@localhost", description="From: address of the report e-mails.")
-    operator_recipients: list[str] = Field(default_factory=list, description="Who receives the operator's run report.")
+    operator_recipients: Emails = Field(default_factory=list, description="Who receives the operator's run report.")
     smtp: SmtpSettings | None = None
     outbox: str = Field("outbox", description="Folder of messages waiting to be sent (relative to this file); "
                                               "a message leaves it only once the server accepted it.")
-
-    @field_validator("operator_recipients")
-    @classmethod
-    def _emails(cls, v: list[str]) -> list[str]:
-        return _check_emails(v)
 
 
 class Thresholds(_Closed):
@@ -195,12 +184,7 @@ class Defaults(_Closed):
     reports_keep: int = Field(30, ge=1, description="Run folders (run-*, plan-*, status-*) kept in reports_dir, and as many queued nights (night-*); older ones are removed.")
     lock_stale_after: float = Field(900.0, gt=0, description="Seconds without heartbeat after which another host's lock is considered abandoned.")
     portal_rules: PortalRules | None = Field(None, description="Portal rules (Belles Demeures floors by zone and transaction…) for every agency.")
-    quota_priority: list[QuotaCriterion] = Field(["online", "newest"], min_length=1, description=_QUOTA_PRIORITY_HELP)
-
-    @field_validator("quota_priority")
-    @classmethod
-    def _priority_unique(cls, v: list[str] | None) -> list[str] | None:
-        return _check_priority(v)
+    quota_priority: Priority = Field(["online", "newest"], min_length=1, description=_QUOTA_PRIORITY_HELP)
 
 
 class Agency(_Closed):
@@ -213,12 +197,7 @@ class Agency(_Closed):
     full_snapshot: bool = Field(True, description="The feed lists every live listing: absent ones are deleted.")
     portals: list[Portal] = Field(description="Portals of the agency's contract.")
     quotas: dict[Portal, int] = Field(default_factory=dict, description="Per-portal quotas of the contract (listings at once); the planner publishes no more than these.")
-    quota_priority: list[QuotaCriterion] | None = Field(None, min_length=1, description="Replaces defaults.quota_priority for this agency. " + _QUOTA_PRIORITY_HELP)
-
-    @field_validator("quota_priority")
-    @classmethod
-    def _priority_unique(cls, v: list[str] | None) -> list[str] | None:
-        return _check_priority(v)
+    quota_priority: Priority | None = Field(None, min_length=1, description="Replaces defaults.quota_priority for this agency. " + _QUOTA_PRIORITY_HELP)
 
     @field_validator("quotas")
     @classmethod
@@ -296,16 +275,11 @@ class WebhookSettings(_Closed):
                                         "proxy), e.g. https://etl.example.com/aviv; each intermediary subscribes "
                                         "<public_url>/<its secret token>.",
                             pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
-    secret_env: str = Field(description="Environment variable holding the secret the callback URLs are derived from "
+    secret_env: EnvName = Field(description="Environment variable holding the secret the callback URLs are derived from "
                                         "(at least 16 characters; changing it means subscribing again).")
     allow_from: list[str] = Field(default_factory=list, description="If set, only these addresses or networks "
                                   "(CIDR) may call back, as seen by the listener (behind a proxy: the proxy's).")
     max_body: int = Field(65536, ge=1024, le=10 * 1024 * 1024, description="Largest callback body accepted, in bytes.")
-
-    @field_validator("secret_env")
-    @classmethod
-    def _is_env_name(cls, v: str) -> str:
-        return _check_env_name(v)
 
     @field_validator("allow_from")
     @classmethod
