@@ -31,8 +31,9 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class CallbackReceiver:
-    """``tokens``: each intermediary's token → its id. ``on_stored()`` runs after a callback was kept
-    for the first time (the answer does not wait for it). ``log(event, message, **fields)``."""
+    """``tokens``: each intermediary's token → its id. ``on_stored()`` is awaited after a callback was
+    kept for the first time, before the answer: it must only schedule the work (the conductor's
+    ``Coalesced``). ``log(event, message, **fields)``."""
 
     def __init__(self, store: Any, tokens: Mapping[str, str], *, allow_from: Sequence[str] = (),
                  max_body: int = 65536, on_stored: Callable[[], Awaitable[None]] | None = None,
@@ -43,7 +44,6 @@ class CallbackReceiver:
         self.max_body = max_body
         self.on_stored = on_stored
         self._log = log or (lambda *a, **k: None)
-        self._pending: set[asyncio.Task[None]] = set()
         self.counts: dict[str, int] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -99,16 +99,8 @@ class CallbackReceiver:
         self._log("callback", f"{classified_id} : {parsed.status}" + ("" if kept else " (déjà reçu)"),
                   intermediary=intermediary, classified_id=classified_id, status=parsed.status, duplicate=not kept)
         if kept and self.on_stored is not None:
-            task = asyncio.create_task(self._after(self.on_stored))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            await self.on_stored()
         return 201, "created"
-
-    async def _after(self, hook: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await hook()
-        except Exception as exc:  # noqa: BLE001 — the callback is kept; the next fold picks it up
-            self._log("fold_deferred", f"traitement des statuts reporté : {type(exc).__name__}", level="warning")
 
     def _intermediary(self, token: str) -> str | None:
         found = None
@@ -123,11 +115,6 @@ class CallbackReceiver:
         except ValueError:
             return False
         return any(address in net for net in self._networks)
-
-    async def drain(self) -> None:
-        """Wait for the ``on_stored`` hooks still running (on shutdown)."""
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

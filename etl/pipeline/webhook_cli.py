@@ -66,11 +66,12 @@ def callback_base(settings: WebhookSettings, secret: str, intermediary_id: str) 
 
 
 class Coalesced:
-    """Calls ``action`` after the calls that come in the meantime, at most once per ``every`` seconds
-    and always once after the last (a callback kept must never wait for a fold nobody asked for)."""
+    """Calls ``action`` in the background for the calls that come in the meantime, at most once per
+    ``every`` seconds and always once after the last (a callback kept must never wait for a fold
+    nobody asked for). A failure is logged; the callbacks stay kept, for the next fold."""
 
-    def __init__(self, action: Callable[[], Awaitable[object]], every: float = 0.2) -> None:
-        self.action, self.every = action, every
+    def __init__(self, action: Callable[[], Awaitable[object]], log: RunLog, every: float = 0.2) -> None:
+        self.action, self.log, self.every = action, log, every
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
@@ -83,15 +84,18 @@ class Coalesced:
     async def _loop(self) -> None:
         while True:
             self._again = False
-            await self.action()
+            try:
+                await self.action()
+            except Exception as exc:  # noqa: BLE001 — the next call, or the next run's reports, fold them
+                self.log.event("fold_deferred", f"traitement des statuts reçus reporté : {type(exc).__name__}",
+                               level="warning")
             await asyncio.sleep(self.every)
             if not self._again:
                 return
 
     async def wait(self) -> None:
         if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
+            await self._task
 
 
 def fold_here(store: Any, agencies_of: Mapping[str, list[str]], log: RunLog) -> Callable[[], Awaitable[None]]:
@@ -128,10 +132,10 @@ async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None,
             await stack.enter_async_context(app.open_async())
 
             # one waiting job serves every callback kept meanwhile: no need to ask for each
-            on_stored = Coalesced(lambda: defer_fold(app), every=0.2)
+            on_stored = Coalesced(lambda: defer_fold(app), log, every=0.2)
             where = f"par les workers (file {cfg.config.queue.name})"
         else:
-            on_stored = Coalesced(fold_here(store, agencies_of, log), every=0.0)
+            on_stored = Coalesced(fold_here(store, agencies_of, log), log, every=0.0)
             where = "par ce processus"
         receiver = CallbackReceiver(store, known, allow_from=settings.allow_from, max_body=settings.max_body,
                                     on_stored=on_stored, log=log.event)
@@ -151,7 +155,6 @@ async def listen(cfg: LoadedConfig, host: str, port: int, state_url: str | None,
             started(server, bound)
         await on_stored()  # what an earlier listener kept but did not get to fold
         await serving
-        await receiver.drain()
         await on_stored.wait()
         log.event("webhook_stopped", "webhook arrêté", callbacks=receiver.counts)
         return EXIT_OK
