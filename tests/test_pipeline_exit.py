@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from test_load_helpers import feed, sandbox, test_env, write_config, write_payloads  # noqa: F401  (fixtures)
 
@@ -74,11 +75,16 @@ def test_a_guard_refusal_outranks_a_held_lock_in_a_nights_exit_code(tmp_path: Pa
     assert {a["agency"]: a["outcome"] for a in events[-1]["agencies"]} == {"a1": "feed_empty", "a2": "locked"}
 
 
-def test_a_configuration_error_still_ends_the_json_log_with_its_exit_code(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("command", [["run"], ["plan"], ["status"], ["worker"], ["schedule"],
+                                     ["webhook", "--listen", "127.0.0.1:0"]])
+def test_a_configuration_error_ends_every_commands_json_log_with_exit_2(tmp_path: Path, capsys,
+                                                                        command: list[str]) -> None:
     bad = tmp_path / "agencies.yaml"
     bad.write_text("version: 1\nagencies: []\nunknown: 1\n", encoding="utf-8")
-    code, events = _run_json(bad, capsys)
-    assert code == 2 and events[-1]["event"] == "run_finished" and events[-1]["exit_code"] == 2
+    code = main([*command, "--config", str(bad), "--log-format", "json"])
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and [e["event"] for e in events] == ["config_error", "run_finished"]
+    assert events[-1]["exit_code"] == 2 and set(events[-1]["totals"]) >= {"read", "created", "failed"}
 
 
 def test_worst_exit_ranks_a_held_lock_below_every_other_failure() -> None:

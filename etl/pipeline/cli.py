@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from etl.agencies import load_config
+from etl.agencies import LoadedConfig, load_config
 from etl.log import RunLog
 from etl.errors import EXIT_USAGE, ConfigError
 from etl.pipeline.convert_cli import add_workers_option
@@ -63,11 +63,12 @@ def add_parsers(subparsers: Any) -> None:
     add_webhook_parsers(subparsers)
 
 
-def _load(args: argparse.Namespace, err: TextIO, log: RunLog | None = None) -> Any:
+def load_or_report(path: Path, log: RunLog, err: TextIO) -> LoadedConfig | None:
+    """The configuration, or None once its errors are said (a JSON log ships JSON lines only)."""
     try:
-        return load_config(args.config)
+        return load_config(path)
     except ConfigError as exc:
-        if log is not None and log.fmt == "json":  # a log shipper reads JSON lines only
+        if log.fmt == "json":
             log.event("config_error", f"configuration invalide : {exc}", level="error")
         else:
             err.write(f"configuration invalide :\n{exc}\n")
@@ -106,7 +107,7 @@ def print_table(result: RunResult, out: TextIO, *, planned: bool = False) -> Non
             out.write(f"  … et {len(a.failures) - 50} autres (voir load.json)\n")
 
 
-_TOTALS = ("read", "created", "updated", "deleted", "unchanged", "kept", "rejected", "failed", "in_doubt",
+TOTALS = ("read", "created", "updated", "deleted", "unchanged", "kept", "rejected", "failed", "in_doubt",
            "over_quota")
 _PLANNED = {"created": "creates", "updated": "updates", "deleted": "deletes"}
 
@@ -116,10 +117,10 @@ def run_outcome(result: RunResult | None, exit_code: int, *, planned: bool = Fal
     from etl.pipeline.reporting import classify
 
     agencies = []
-    totals = dict.fromkeys(_TOTALS, 0)
+    totals = dict.fromkeys(TOTALS, 0)
     for a in result.agencies if result is not None else []:
         c = a.counts()
-        counts = {k: int(c.get(_PLANNED.get(k, k) if planned else k, 0) or 0) for k in _TOTALS}
+        counts = {k: int(c.get(_PLANNED.get(k, k) if planned else k, 0) or 0) for k in TOTALS}
         for k, v in counts.items():
             totals[k] += v
         agencies.append({"agency": a.agency_id, "outcome": str(classify(a)), "exit_code": a.exit_code,
@@ -129,11 +130,14 @@ def run_outcome(result: RunResult | None, exit_code: int, *, planned: bool = Fal
             "agencies": agencies, "reports": str(result.out_dir) if result is not None and result.out_dir else None}
 
 
-def _usage_error(log: RunLog, err: TextIO, exc: Exception) -> None:
-    if log.fmt == "json":
-        log.event("config_error", str(exc), level="error")
-    else:
-        err.write(f"{exc}\n")
+def usage_exit(log: RunLog, err: TextIO, exc: Exception | None, *, planned: bool = False) -> int:
+    """Exit 2: ``exc`` said (if not said already), and the JSON log closed like any run's."""
+    if exc is not None:
+        if log.fmt == "json":
+            log.event("config_error", str(exc), level="error")
+        else:
+            err.write(f"{exc}\n")
+    return log_end(log, None, EXIT_USAGE, planned=planned)
 
 
 def log_end(log: RunLog, result: RunResult | None, exit_code: int, *, planned: bool = False) -> int:
@@ -151,16 +155,15 @@ def log_end(log: RunLog, result: RunResult | None, exit_code: int, *, planned: b
 def cmd_plan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr  # read at call time: tests capture them
     log = RunLog(args.log_format, err)
-    cfg = _load(args, err, log)
+    cfg = load_or_report(args.config, log, err)
     if cfg is None:
-        return log_end(log, None, EXIT_USAGE, planned=True)
+        return usage_exit(log, err, None, planned=True)
     try:
         result = run(cfg, args.agency, RunOptions(dry_run=True, state_url=args.state, out_dir=getattr(args, "out", None),
                                                   source=args.source, partial=args.partial,
                                                   workers=args.workers), log)
     except (ConfigError, OutputDirError) as exc:
-        _usage_error(log, err, exc)
-        return log_end(log, None, EXIT_USAGE, planned=True)
+        return usage_exit(log, err, exc, planned=True)
     print_table(result, out, planned=True)
     if result.out_dir:
         out.write(f"\nrapports : {result.out_dir}\n")
@@ -177,17 +180,16 @@ def cmd_run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
         from etl.pipeline.queue_cli import enqueue_night
         return enqueue_night(args, out, err)
     log = RunLog(args.log_format, err)
-    cfg = _load(args, err, log)
+    cfg = load_or_report(args.config, log, err)
     if cfg is None:
-        return log_end(log, None, EXIT_USAGE, planned=args.dry_run)
+        return usage_exit(log, err, None, planned=args.dry_run)
     opts = RunOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete, wait_lock=args.wait_lock,
                       out_dir=args.out, state_url=args.state, source=args.source, partial=args.partial,
                       workers=args.workers)
     try:
         result = run(cfg, args.agency, opts, log)
     except (ConfigError, OutputDirError) as exc:
-        _usage_error(log, err, exc)
-        return log_end(log, None, EXIT_USAGE, planned=args.dry_run)
+        return usage_exit(log, err, exc, planned=args.dry_run)
     print_table(result, out, planned=args.dry_run)
     if result.out_dir:
         out.write(f"\nrapports : {result.out_dir}\n")
@@ -200,12 +202,12 @@ def cmd_status(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     out, err = out or sys.stdout, err or sys.stderr  # read at call time: tests capture them
     from etl.pipeline.status import refresh_statuses
 
-    cfg = _load(args, err)
+    log = RunLog(args.log_format, err)
+    cfg = load_or_report(args.config, log, err)
     if cfg is None:
-        return EXIT_USAGE
+        return usage_exit(log, err, None)
     try:
-        return asyncio.run(refresh_statuses(cfg, args.agency, state_url=args.state, out=out,
-                                            log=RunLog(args.log_format, err), out_dir=getattr(args, "out", None)))
+        return asyncio.run(refresh_statuses(cfg, args.agency, state_url=args.state, out=out, log=log,
+                                            out_dir=getattr(args, "out", None)))
     except (ConfigError, OutputDirError) as exc:
-        err.write(f"{exc}\n")
-        return EXIT_USAGE
+        return usage_exit(log, err, exc)

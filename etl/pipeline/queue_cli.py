@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from etl.agencies import LoadedConfig, load_config
-from etl.errors import EXIT_OK, EXIT_USAGE, ConfigError
+from etl.agencies import LoadedConfig
+from etl.errors import EXIT_OK, ConfigError
 from etl.log import RunLog
+from etl.pipeline.cli import TOTALS, load_or_report, usage_exit
 from etl.pipeline.queue import NightResult, enqueue, make_app, night_label
 
 
@@ -37,27 +37,6 @@ def add_parsers(subparsers: Any) -> None:
     s.set_defaults(func=cmd_schedule)
 
 
-def _config(path: Path, log: RunLog, err: TextIO) -> LoadedConfig | None:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        if log.fmt == "json":
-            log.event("config_error", f"configuration invalide : {exc}", level="error")
-        else:
-            err.write(f"configuration invalide :\n{exc}\n")
-        return None
-
-
-def _usage(log: RunLog, err: TextIO, exc: Exception) -> int:
-    if log.fmt == "json":
-        log.event("config_error", str(exc), level="error")
-        log.event("run_finished", f"terminé : code de sortie {EXIT_USAGE}", level="error", exit_code=EXIT_USAGE,
-                  agencies=[], totals={})
-    else:
-        err.write(f"{exc}\n")
-    return EXIT_USAGE
-
-
 async def _enqueue(cfg: LoadedConfig, agency_id: str | None, state_url: str | None,
                    allow_mass_delete: bool) -> tuple[str, list[tuple[str, int | None]]]:
     from etl.load.state import StateStore
@@ -72,13 +51,13 @@ async def _enqueue(cfg: LoadedConfig, agency_id: str | None, state_url: str | No
 def enqueue_night(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Enqueue the selected agencies (``schedule``, ``run --queue``); prints one line per agency."""
     log = RunLog(args.log_format, err)
-    cfg = _config(args.config, log, err)
+    cfg = load_or_report(args.config, log, err)
     if cfg is None:
-        return EXIT_USAGE
+        return usage_exit(log, err, None)
     try:
         night, queued = asyncio.run(_enqueue(cfg, getattr(args, "agency", None), args.state, args.allow_mass_delete))
     except ConfigError as exc:
-        return _usage(log, err, exc)
+        return usage_exit(log, err, exc)
     for agency_id, job_id in queued:
         out.write(f"{agency_id}  " + (f"en file (tâche {job_id})" if job_id is not None
                                       else "déjà en file : la tâche en attente fera ce travail") + "\n")
@@ -103,15 +82,15 @@ def _print_night(results: list[NightResult], code: int, out: TextIO) -> None:
 
 def night_event(log: RunLog, results: list[NightResult], code: int) -> None:
     """The JSON log's last line: the night's totals and each agency's outcome."""
-    totals: Counter[str] = Counter()
+    totals = dict.fromkeys(TOTALS, 0)  # the same keys as an inline run's event
     for r in results:
-        totals.update({k: int(v) for k, v in r.counts.items() if isinstance(v, (int, float)) and
-                       k in ("read", "created", "updated", "deleted", "unchanged", "kept", "rejected", "failed",
-                             "in_doubt", "over_quota")})
+        for k in TOTALS:
+            if isinstance(v := r.counts.get(k), (int, float)):
+                totals[k] += int(v)
     log.event("run_finished", f"file vidée : code de sortie {code}, {sum(r.exit_code != 0 for r in results)} agences "
               f"en échec sur {len(results)}", level="info" if code == 0 else "error", exit_code=code,
               nights=sorted({r.night for r in results}), agencies_total=len(results),
-              agencies_failed=sum(r.exit_code != 0 for r in results), totals=dict(totals),
+              agencies_failed=sum(r.exit_code != 0 for r in results), totals=totals,
               agencies=[{"agency": r.agency_id, "night": r.night, "outcome": r.outcome, "exit_code": r.exit_code,
                          "attempts": r.attempt, "message": r.message, **r.counts} for r in results])
 
@@ -121,19 +100,19 @@ def cmd_worker(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
 
     out, err = out or sys.stdout, err or sys.stderr
     log = RunLog(args.log_format, err)
-    cfg = _config(args.config, log, err)
+    cfg = load_or_report(args.config, log, err)
     if cfg is None:
-        return EXIT_USAGE
+        return usage_exit(log, err, None)
     q = cfg.config.queue
     settings = WorkerSettings(concurrency=args.concurrency or q.concurrency,
                               stall_timeout=args.stall_timeout or q.stall_timeout,
                               until_empty=args.until_empty, state_url=args.state)
     if settings.concurrency < 1 or settings.stall_timeout < 2:
-        return _usage(log, err, ConfigError("--concurrency ≥ 1 et --stall-timeout ≥ 2 secondes"))
+        return usage_exit(log, err, ConfigError("--concurrency ≥ 1 et --stall-timeout ≥ 2 secondes"))
     try:
         code, results = asyncio.run(work(cfg, settings, log))
     except ConfigError as exc:
-        return _usage(log, err, exc)
+        return usage_exit(log, err, exc)
     if args.until_empty:
         _print_night(results, code, out)
     if log.fmt == "json":

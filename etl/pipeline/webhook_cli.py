@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from etl.agencies import LoadedConfig, ResolvedCredentials, WebhookSettings
-from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AuthError, ConfigError
+from etl.errors import EXIT_FAILED, EXIT_OK, AuthError, ConfigError
 from etl.load.statuses import SUBSCRIBED, fold_status_events, webhook_token
 from etl.log import RunLog
-from etl.pipeline.queue_cli import _config, _usage
+from etl.pipeline.cli import load_or_report, usage_exit
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -227,9 +227,9 @@ async def subscribe(cfg: LoadedConfig, *, cancel: bool, out: TextIO) -> int:
 def cmd_webhook(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     log = RunLog(args.log_format, err)
-    cfg = _config(args.config, log, err)
+    cfg = load_or_report(args.config, log, err)
     if cfg is None:
-        return EXIT_USAGE
+        return usage_exit(log, err, None)
     try:
         if args.listen:
             host, port = parse_listen(args.listen)
@@ -239,4 +239,4 @@ def cmd_webhook(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"authentification impossible : {exc}\n")
         return EXIT_FAILED
     except ConfigError as exc:
-        return _usage(log, err, exc)
+        return usage_exit(log, err, exc)
