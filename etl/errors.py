@@ -58,6 +58,10 @@ class SourceUnreadable(RunStopped):
     """The whole source cannot be read (missing file, bad archive…): the run must stop (exit 4)."""
 
 
+class SourceMissing(SourceUnreadable):
+    """Tonight's feed was not received (no file, nothing downloaded): not judged, only absent."""
+
+
 class UnsupportedFeed(SourceUnreadable):
     """The source is readable but in no format this configuration reads, or not the one configured."""
 

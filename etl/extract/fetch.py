@@ -5,8 +5,9 @@ last run remembered; a 304 is ``not_modified`` (nothing downloaded: the night ca
 feed). Otherwise the body streams to a temporary file in ``dest_dir`` (never into memory), is
 refused past ``max_bytes`` (announced or actually received), and is renamed into place only when
 complete, with the new ``ETag`` / ``Last-Modified`` to remember. Timeouts, connection errors,
-a body cut short and 5xx / 429 answers are retried with exponential backoff; anything else, and
-the last failure, is a ``SourceUnreadable`` (exit 4) whose French message names the URL without
+a body cut short and 5xx / 429 answers are retried with exponential backoff; the last failure,
+and any other answer that delivers no feed, is a ``SourceMissing`` (exit 4: tonight's feed was not
+received), a body over the limit a ``SourceUnreadable``; the French message names the URL without
 its credentials (user, password, query string: ``https://feeds.example/export.xml?…``).
 """
 
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from etl.errors import SourceUnreadable
+from etl.errors import SourceMissing, SourceUnreadable
 from etl.extract.container import _size  # the French size wording of every source message
 
 DEFAULT_MAX_BYTES: Final = 2 << 30
@@ -88,7 +89,7 @@ def fetch(url: str, dest_dir: str | Path, *, validators: Mapping[str, str] | Non
                 last = str(exc)
                 if attempt < retries:
                     sleep(backoff * (2 ** attempt))
-    raise SourceUnreadable(f"{shown} : téléchargement impossible après {retries + 1} tentative(s) ({last}) ; "
+    raise SourceMissing(f"{shown} : téléchargement impossible après {retries + 1} tentative(s) ({last}) ; "
                            "le flux de cette nuit n'est pas lu et rien n'est retiré des portails.")
 
 
@@ -104,7 +105,7 @@ def _attempt(client: httpx.Client, url: str, shown: str, dest: Path, headers: di
             if status in _RETRY_STATUS:
                 raise _Retry(f"réponse HTTP {status}")
             if status >= 400:
-                raise SourceUnreadable(f"{shown} : le serveur répond HTTP {status} ({_reason(status)}) ; "
+                raise SourceMissing(f"{shown} : le serveur répond HTTP {status} ({_reason(status)}) ; "
                                        "le flux de cette nuit n'est pas lu et rien n'est retiré des portails.")
             announced = response.headers.get("Content-Length")
             if announced and announced.isdigit() and int(announced) > max_bytes \
@@ -130,9 +131,9 @@ def _attempt(client: httpx.Client, url: str, shown: str, dest: Path, headers: di
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError, httpx.WriteError) as exc:
         raise _Retry(_transport_reason(exc)) from exc
     except httpx.TooManyRedirects as exc:
-        raise SourceUnreadable(f"{shown} : trop de redirections ; vérifiez l'adresse du flux.") from exc
+        raise SourceMissing(f"{shown} : trop de redirections ; vérifiez l'adresse du flux.") from exc
     except httpx.HTTPError as exc:
-        raise SourceUnreadable(f"{shown} : téléchargement impossible ({type(exc).__name__}).") from exc
+        raise SourceMissing(f"{shown} : téléchargement impossible ({type(exc).__name__}).") from exc
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

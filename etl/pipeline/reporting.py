@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # run.py imports this module when it writes the reports
     from etl.pipeline.run import AgencyResult
 
 MAX_PORTAL_NOTES = 200  # per agency: the listings a portal refused or could not complete
-_MISSING_SOURCE = ("introuvable", "aucun fichier ne correspond", "téléchargement du flux impossible")
 _DONE = {"created", "updated", "deleted"}
 
 
@@ -34,7 +33,7 @@ def classify(res: AgencyResult) -> RunKind:
     if code == EXIT_OK:
         return RunKind.OK
     if code == EXIT_SOURCE:
-        return RunKind.SOURCE_MISSING if any(m in message for m in _MISSING_SOURCE) else RunKind.SOURCE_UNREADABLE
+        return RunKind.SOURCE_MISSING if res.source_missing else RunKind.SOURCE_UNREADABLE
     if code == EXIT_USAGE:
         return RunKind.CREDENTIALS if "variable d'environnement" in message else RunKind.CONFIG
     if code == EXIT_LOCKED:  # another run held the lock: refused before planning

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from etl.errors import (EXIT_FAILED, EXIT_GUARD, EXIT_LOCKED, EXIT_OK, EXIT_SOURCE, EXIT_USAGE, AuthError,
-                        ConfigError, SourceUnreadable, worst_exit)
+                        ConfigError, SourceMissing, SourceUnreadable, worst_exit)
 from etl.load.applier import CREATED, DELETED, FAILED_OP, UNKNOWN, UPDATED, Applier, OpResult
 from etl.load.client import AvivClient
 from etl.agencies import Agency, LoadedConfig
@@ -57,6 +57,7 @@ class AgencyResult:
     resolved: int = 0
     run_id: int | None = None
     source: str | None = None
+    source_missing: bool = False   # exit 4 because tonight's feed never came, not because it was unreadable
     duration_s: float = 0.0
 
     def count(self, result: str) -> int:
@@ -127,8 +128,11 @@ async def run_agency(cfg: LoadedConfig, agency: Agency, options: RunOptions, *, 
             store.set_lock_run(agency.id, res.run_id)
         await _run_locked(cfg, agency, options, store, api, log, summary, res)
     except SourceUnreadable as exc:
-        res.exit_code, res.message = EXIT_SOURCE, f"flux illisible : {exc}"
-        log.event("source_unreadable", res.message, level="error", agency=agency.id)
+        res.source_missing = isinstance(exc, SourceMissing)
+        res.exit_code = EXIT_SOURCE
+        res.message = f"{'flux non reçu' if res.source_missing else 'flux illisible'} : {exc}"
+        log.event("source_missing" if res.source_missing else "source_unreadable", res.message, level="error",
+                  agency=agency.id)
     except ConfigError as exc:
         res.exit_code, res.message = EXIT_USAGE, str(exc)
         log.event("config_error", res.message, level="error", agency=agency.id)

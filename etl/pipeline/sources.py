@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import orjson
 
 from etl.records import SourceLocation
-from etl.errors import SourceUnreadable
+from etl.errors import SourceMissing, SourceUnreadable
 from etl import __version__
 from etl.agencies import Agency, LoadedConfig
 from etl.extract.fetch import fetch
@@ -48,7 +48,7 @@ class Tonight:
 
 def resolve_source(cfg: LoadedConfig, agency: Agency, work_dir: Path, *,
                    validators: Mapping[str, str] | None = None) -> Tonight:
-    """The one file to read tonight. Raises SourceUnreadable (exit 4) when there is none.
+    """The one file to read tonight. Raises SourceMissing (exit 4) when there is none.
     ``validators``: what the last clean run's download answered, for a conditional GET."""
     src = agency.source
     if _is_url(src):
@@ -58,11 +58,11 @@ def resolve_source(cfg: LoadedConfig, agency: Agency, work_dir: Path, *,
     if glob.has_magic(pattern):
         matches = [Path(p) for p in glob.glob(pattern) if os.path.isfile(p)]
         if not matches:
-            raise SourceUnreadable(f"aucun fichier ne correspond à {pattern}")
+            raise SourceMissing(f"aucun fichier ne correspond à {pattern}")
         return Tonight(max(matches, key=lambda p: (p.stat().st_mtime, p.name)))
     path = Path(pattern)
     if not path.exists():
-        raise SourceUnreadable(f"fichier de flux introuvable : {path}")
+        raise SourceMissing(f"fichier de flux introuvable : {path}")
     return Tonight(path)
 
 
