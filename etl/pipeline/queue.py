@@ -176,19 +176,25 @@ def record_result(store: StateStore, night: str, res: AgencyResult, outcome: str
 
 
 def final_result(store: StateStore, night: str, agency_id: str) -> NightResult | None:
-    """The agency's final result for the night, if its run already ended for good."""
-    found = [r for r in night_results(store, [night]) if r.agency_id == agency_id and r.final]
+    """The agency's final result for the night, if its run already ended for good (one row, by key)."""
+    found = _results(store, (queue_results.c.night == night) & (queue_results.c.agency_id == agency_id)
+                     & queue_results.c.final.is_(True))
     return found[0] if found else None
 
 
 def night_results(store: StateStore, nights: Sequence[str] = (), *, since: float | None = None) -> list[NightResult]:
-    q = sa.select(queue_results)
+    where = sa.true()
     if nights:
-        q = q.where(queue_results.c.night.in_(list(nights)))
+        where &= queue_results.c.night.in_(list(nights))
     if since is not None:
-        q = q.where(queue_results.c.finished_at >= since)
+        where &= queue_results.c.finished_at >= since
+    return _results(store, where)
+
+
+def _results(store: StateStore, where: Any) -> list[NightResult]:
     with store.engine.connect() as conn:
-        rows = conn.execute(q.order_by(queue_results.c.night, queue_results.c.agency_id)).all()
+        rows = conn.execute(sa.select(queue_results).where(where)
+                            .order_by(queue_results.c.night, queue_results.c.agency_id)).all()
     return [NightResult(r.night, r.agency_id, r.exit_code, r.outcome, r.message, json.loads(r.counts or "{}"),
                         r.attempt, bool(r.final)) for r in rows]
 
