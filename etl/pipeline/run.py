@@ -284,11 +284,8 @@ def default_out_dir(cfg: LoadedConfig, *, dry_run: bool = False) -> Path:
 
 
 async def _run_all(cfg: LoadedConfig, agency_id: str | None, options: RunOptions, log: RunLog,
-                   summary: ConvertSummary) -> RunResult:
-    if (options.source is not None or options.partial) and not agency_id:
-        raise ConfigError("--source et --partial portent sur une seule agence : précisez --agency")
+                   summary: ConvertSummary, store: StateStore) -> RunResult:
     agencies = cfg.selected(agency_id)
-    store = StateStore.open(options.state_url or cfg.state_url)
     api = None if options.dry_run else AvivClient(cfg.config.defaults.api, TokenFile(cfg.token_cache))
     try:
         results = []
@@ -302,7 +299,6 @@ async def _run_all(cfg: LoadedConfig, agency_id: str | None, options: RunOptions
     finally:
         if api is not None:
             await api.aclose()
-        store.close()
 
 
 def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | None = None,
@@ -316,10 +312,14 @@ def run(cfg: LoadedConfig, agency_id: str | None = None, options: RunOptions | N
 
     options = options or RunOptions()
     log = log or RunLog()
+    if (options.source is not None or options.partial) and not agency_id:  # before any folder is made
+        raise ConfigError("--source et --partial portent sur une seule agence : précisez --agency")
     out_dir = prepare_out_dir(options.out_dir or default_out_dir(cfg, dry_run=options.dry_run))
     summary = ConvertSummary(command="plan" if options.dry_run else "run")
-    result = asyncio.run(_run_all(cfg, agency_id, options, log, summary))
-    return write_outputs(cfg, result, summary, out_dir, options, log)
+    # one store for the run and its reports (each open is an engine and a migration check)
+    with StateStore.open(options.state_url or cfg.state_url) as store:
+        result = asyncio.run(_run_all(cfg, agency_id, options, log, summary, store))
+        return write_outputs(cfg, result, summary, out_dir, options, log, store=store)
 
 
 def write_outputs(cfg: LoadedConfig, result: RunResult, summary: ConvertSummary, out_dir: Path, options: RunOptions,
