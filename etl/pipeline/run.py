@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from etl.agencies import Agency, LoadedConfig
 from etl.log import RunLog
 from etl.load.planner import GuardSettings, Plan, plan
 from etl.pipeline.convert_workers import usable_cores
-from etl.pipeline.sources import Tonight, config_fingerprint, outcomes, resolve_source
+from etl.pipeline.sources import Tonight, config_fingerprint, is_url, outcomes, resolve_source
 from etl.records import FeedFacts
 from etl.report.summary import ConvertSummary
 from etl.load.state import StateStore
@@ -194,10 +195,11 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
     work = cfg.base_dir / ".work"
     work.mkdir(parents=True, exist_ok=True)
     tonight = Tonight(options.source) if options.source is not None else None
-    fingerprint = config_fingerprint(cfg, agency)
+    # what a URL feed's conditional GET depends on; a file has no validators to compare
+    fingerprint = config_fingerprint(cfg, agency) if tonight is None and is_url(agency.source) else ""
     if tonight is None:
         # a conditional GET only when the last run ended clean and nothing is left in doubt
-        known = {} if in_doubt else store.feed_validators(agency.id, agency.source, fingerprint)
+        known = store.feed_validators(agency.id, agency.source, fingerprint) if fingerprint and not in_doubt else {}
         tonight = resolve_source(cfg, agency, work, validators=known)
     if tonight.path is None:
         res.source = agency.source
@@ -218,9 +220,14 @@ async def _run_locked(cfg: LoadedConfig, agency: Agency, options: RunOptions, st
         stream = summary.add_all(stream)
     t_plan = time.perf_counter()
     g = cfg.mass_delete(agency)
-    p = plan(agency.id, stream, state, feed_stats=stats, full_snapshot=agency.full_snapshot and not options.partial,
-             guard=GuardSettings(g.max_share, g.min_count), in_doubt=in_doubt,
-             quotas=agency.quotas, quota_priority=cfg.quota_priority(agency))
+    try:
+        p = plan(agency.id, stream, state, feed_stats=stats,
+                 full_snapshot=agency.full_snapshot and not options.partial,
+                 guard=GuardSettings(g.max_share, g.min_count), in_doubt=in_doubt,
+                 quotas=agency.quotas, quota_priority=cfg.quota_priority(agency))
+    finally:
+        if tonight.url is not None:  # read through: tonight's download is not needed any more
+            shutil.rmtree(path.parent, ignore_errors=True)
     res.plan = p
     if summary is not None:
         summary.add_source(path, stats)

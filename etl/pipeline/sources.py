@@ -32,7 +32,7 @@ from etl.outcome import ListingKey, Outcome
 PAYLOADS_FORMAT = "payloads-jsonl"
 
 
-def _is_url(source: str) -> bool:
+def is_url(source: str) -> bool:
     return urlparse(source).scheme in ("http", "https")
 
 
@@ -51,8 +51,11 @@ def resolve_source(cfg: LoadedConfig, agency: Agency, work_dir: Path, *,
     """The one file to read tonight. Raises SourceMissing (exit 4) when there is none.
     ``validators``: what the last clean run's download answered, for a conditional GET."""
     src = agency.source
-    if _is_url(src):
-        got = fetch(src, Path(tempfile.mkdtemp(prefix=f"feed-{agency.id}-", dir=work_dir)), validators=validators)
+    if is_url(src):
+        dest = Path(tempfile.mkdtemp(prefix=f"feed-{agency.id}-", dir=work_dir))
+        got = fetch(src, dest, validators=validators)
+        if got.path is None:  # unchanged (304): nothing was written
+            dest.rmdir()
         return Tonight(got.path, src, dict(got.validators))
     pattern = str(cfg.resolve_path(src))
     if glob.has_magic(pattern):
