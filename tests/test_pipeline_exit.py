@@ -92,3 +92,12 @@ def test_worst_exit_ranks_a_held_lock_below_every_other_failure() -> None:
     assert worst_exit([5, 0]) == 5
     assert worst_exit([5, 4, 3]) == 4
     assert worst_exit([]) == 0
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--concurrency", "0"), ("--stall-timeout", "1"), ("--concurrency", "x")])
+def test_a_bad_worker_option_is_exit_2_naming_the_flag_and_the_value(tmp_path: Path, capsys, flag: str,
+                                                                     value: str) -> None:
+    with pytest.raises(SystemExit) as stopped:  # not silently replaced by the configuration's value
+        main(["worker", "--config", str(tmp_path / "agencies.yaml"), flag, value])
+    said = capsys.readouterr().err
+    assert stopped.value.code == 2 and f"argument {flag}" in said and f"invalide : {value}" in said

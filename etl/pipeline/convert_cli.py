@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +45,22 @@ def add_parser(subparsers: Any) -> None:
 
 
 def add_workers_option(p: Any) -> None:
-    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+    p.add_argument("--workers", type=at_least(1, "nombre de processus"), default=None, metavar="N",
                    help="processes converting a large feed (default: the machine's usable cores; 1: one process)")
 
 
-def _workers(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"nombre de processus invalide : {text} (un entier ≥ 1)")
-    return n
+def at_least(minimum: float, what: str, kind: type = int) -> Callable[[str], Any]:
+    """An argparse ``type=``: a number ≥ ``minimum``, else an error naming the value and what it counts."""
+    def parse(text: str) -> Any:
+        try:
+            n = kind(text)
+        except ValueError:
+            n = None
+        if n is None or n < minimum:
+            raise argparse.ArgumentTypeError(f"{what} invalide : {text} ({'un entier' if kind is int else 'un nombre'} "
+                                             f"≥ {minimum:g})")
+        return n
+    return parse
 
 
 def write_payload_lines(outcomes: Iterable[Outcome], path: Path) -> Iterable[Outcome]:

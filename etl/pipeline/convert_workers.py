@@ -133,8 +133,9 @@ def convert_chunks(work: Work, stats: FeedFacts, *, workers: int,
                    progress: Callable[[int, int, int], None] | None = None) -> Iterator[Outcome]:
     """Stream the outcomes of ``work.chunking`` in file order; ``stats`` as ``convert_feed`` fills them."""
     chunking = work.chunking
+    global _work
     context = multiprocessing.get_context("fork")  # the compiled mapping is inherited, not rebuilt
-    _start_worker_here(work)
+    _work = work  # this process reads a chunk again itself when a guess was wrong
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(work,))
     plan = chunking.chunks()
     window: deque[tuple[Chunk, Future[tuple[list[Item], int, ChunkEnd]]]] = deque()
@@ -200,6 +201,7 @@ def convert_chunks(work: Work, stats: FeedFacts, *, workers: int,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         chunking.close()
+        _work = None  # a long-lived process (a queue worker) must not keep the last feed's mapping
 
 
 def _died(stats: FeedFacts, chunk: Chunk) -> WorkerDied:
@@ -209,8 +211,3 @@ def _died(stats: FeedFacts, chunk: Chunk) -> WorkerDied:
         "mémoire épuisée ?) ; la conversion est interrompue et rien n'a été écrit. Relancez-la "
         "(--workers 1 pour un seul processus).")
 
-
-def _start_worker_here(work: Work) -> None:
-    """This process reads a chunk again itself when a guess was wrong (without ignoring Ctrl-C)."""
-    global _work
-    _work = work

@@ -12,6 +12,7 @@ from etl.agencies import LoadedConfig
 from etl.errors import EXIT_OK, ConfigError
 from etl.log import RunLog
 from etl.pipeline.cli import TOTALS, load_or_report, usage_exit
+from etl.pipeline.convert_cli import at_least
 from etl.pipeline.queue import NightResult, enqueue, make_app, night_label
 
 
@@ -19,9 +20,9 @@ def add_parsers(subparsers: Any) -> None:
     w = subparsers.add_parser("worker", help="run agencies' jobs from the queue (PostgreSQL state store)")
     w.add_argument("--config", required=True, type=Path, help="agencies.yaml")
     w.add_argument("--state", help="state store URL (overrides the configuration)")
-    w.add_argument("--concurrency", type=int, metavar="N", help="agencies run at once by this process "
+    w.add_argument("--concurrency", type=at_least(1, "nombre d'agences à la fois"), metavar="N", help="agencies run at once by this process "
                                                                 "(default: queue.concurrency)")
-    w.add_argument("--stall-timeout", type=float, metavar="SECONDS",
+    w.add_argument("--stall-timeout", type=at_least(2, "délai de reprise", float), metavar="SECONDS",
                    help="a job whose worker is silent this long goes to another worker (default: queue.stall_timeout)")
     w.add_argument("--until-empty", action="store_true",
                    help="stop once no job waits or runs, and exit with the night's code (cron, tests)")
@@ -104,11 +105,9 @@ def cmd_worker(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     if cfg is None:
         return usage_exit(log, err, None)
     q = cfg.config.queue
-    settings = WorkerSettings(concurrency=args.concurrency or q.concurrency,
-                              stall_timeout=args.stall_timeout or q.stall_timeout,
+    settings = WorkerSettings(concurrency=q.concurrency if args.concurrency is None else args.concurrency,
+                              stall_timeout=q.stall_timeout if args.stall_timeout is None else args.stall_timeout,
                               until_empty=args.until_empty, state_url=args.state)
-    if settings.concurrency < 1 or settings.stall_timeout < 2:
-        return usage_exit(log, err, ConfigError("--concurrency ≥ 1 et --stall-timeout ≥ 2 secondes"))
     try:
         code, results = asyncio.run(work(cfg, settings, log))
     except ConfigError as exc:
