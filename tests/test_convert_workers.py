@@ -87,7 +87,9 @@ def awkward_feed(path: Path, *, seed: int, truncated: bool = False) -> Path:
     # A UTF-8 line in a cp1252 file: W_ENCODING_MIXED on that line only.
     data += format_line(row_values({**rows[5], 175: "utf8-line", 21: "Très belle vue, café à côté"}, 334)).encode() + b"\n"
     if truncated:
-        data += lines[10].encode("cp1252", "replace")[:1500]  # cut mid-record, no final line break
+        # Cut after an older revision's 329 fields, no final line break: every field a record needs, but
+        # fewer than the file's rows have: held back as cut (E_LINE_TRUNCATED), the feed incomplete.
+        data += format_line(row_values({**rows[10], 175: "cut-key"}, 329)).encode("cp1252", "replace")
     path.write_bytes(data)
     return path
 
@@ -112,10 +114,11 @@ def test_records_over_several_lines_and_malformed_lines_at_chunk_edges_read_as_i
 
 def test_a_file_cut_mid_record_is_incomplete_and_its_last_record_held_back_with_workers(tmp_path: Path) -> None:
     feed = awkward_feed(tmp_path / "Annonces.csv", seed=3, truncated=True)
-    one = assert_same_as_one_process(feed, 2_500)
+    one = assert_same_as_one_process(feed, 2_500)  # one process and two workers: same outcomes, same facts
     _, stats = outcomes(feed, workers=2, chunk_bytes=2_500)
     assert stats.complete is False
-    assert one[-1][-1][0][0] in ("E_LINE_TRUNCATED", "E_LINE_MALFORMED")
+    assert one[-1][3] is not None and one[-1][3].source_key.endswith("cut-key")
+    assert [i[0] for i in one[-1][-1]] == ["E_LINE_TRUNCATED"]
 
 
 def test_a_cut_last_record_whose_key_came_before_stays_a_duplicate(tmp_path: Path) -> None:
