@@ -133,13 +133,13 @@ def test_a_cut_last_record_whose_key_came_before_stays_a_duplicate(tmp_path: Pat
     assert one[-1][-1][0][0] == "E_KEY_DUPLICATE"
 
 
-def test_only_one_agency_of_a_grouped_send_with_duplicates_in_the_other(tmp_path: Path) -> None:
+def test_one_agency_of_a_grouped_send_converts_the_same_with_workers(tmp_path: Path) -> None:
     feed = awkward_feed(tmp_path / "Annonces.csv", seed=11)
     one = assert_same_as_one_process(feed, 2_000, agency="agence-b")
     assert {o[3].agency_id for o in one if o[3] is not None} == {"agence-b"}
 
 
-def test_an_accent_first_met_mid_file_and_a_byte_order_mark(tmp_path: Path) -> None:
+def test_an_accent_first_met_mid_file_and_a_byte_order_mark_convert_the_same_with_two_workers(tmp_path: Path) -> None:
     rows = [{**r, 21: "Maison de ville", 20: "Maison"} for r in listings(30, agencies=AGENCIES, seed=9)]
     text = "\r\n".join(lines_of(rows))
     text = text.encode("ascii", "replace").decode()

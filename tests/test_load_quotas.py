@@ -88,7 +88,7 @@ def test_listings_kept_online_despite_an_error_hold_their_seats() -> None:
     assert sorted(m.source_key for m in p.over_quota) == ["K00003", "K00004", "K00005"]
 
 
-def test_the_priority_is_configurable() -> None:
+def test_price_high_priority_gives_the_quota_to_the_dearest() -> None:
     tonight = [_with(o, price=100_000 * (i + 1)) for i, o in enumerate(feed("a", 5))]
     p = plan("a", tonight, {}, quotas={"SL": 2}, quota_priority=["price_high"])
     assert {o.key.source_key for o in p.creates} == {"K00003", "K00004"}
