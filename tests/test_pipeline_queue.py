@@ -185,8 +185,8 @@ def test_the_queue_refuses_a_sqlite_state_store_with_a_clear_error(tmp_path: Pat
 
 @pytest.mark.slow
 def test_twenty_agencies_on_three_workers_each_run_once_a_night_without_duplicates(tmp_path: Path, pg_url: str) -> None:
-    f = queue_night(tmp_path, pg_url, agencies=20, listings=5, workers=3)
-    assert f["kills"] == 0
+    # one worker SIGKILLed mid-job on the second night (queue_night checks the kill landed)
+    queue_night(tmp_path, pg_url, agencies=20, listings=5, workers=3, kills=1)
 
 
 @pytest.mark.slow
