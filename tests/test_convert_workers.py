@@ -265,8 +265,6 @@ def test_ctrl_c_stops_convert_and_its_workers(tmp_path: Path) -> None:
 
 
 def test_the_convert_stage_of_run_plans_the_same_with_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import yaml
-
     from etl.agencies import load_config
     from etl.pipeline import convert_workers
     from etl.pipeline.run import RunOptions, run
@@ -275,10 +273,7 @@ def test_the_convert_stage_of_run_plans_the_same_with_workers(tmp_path: Path, mo
     monkeypatch.setattr(convert_workers, "CHUNK_BYTES", 2_000)  # tiny chunks: a small feed is split too
     feed = awkward_feed(tmp_path / "Annonces.csv", seed=17)
     path = write_config(tmp_path, base_url="http://127.0.0.1:9", token_url="http://127.0.0.1:9/token",
-                        agencies={"agence-a": feed})
-    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    cfg["agencies"][0]["format"] = "poliris"
-    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+                        agencies={"agence-a": feed}, agency_extra={"format": "poliris"})
     plans = []
     for workers in (1, 2):
         result = run(load_config(path), "agence-a", RunOptions(dry_run=True, workers=workers, out_dir=tmp_path / f"w{workers}"),

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import yaml
 from test_load_helpers import (TEST_ENV, accepted, body_hash, feed, pg_url, running_sandbox, write_config,
                                write_payloads)  # noqa: F401  (pg_url: fixture)
 
@@ -32,13 +31,12 @@ ENV = {**os.environ, **TEST_ENV}
 
 
 def queue_config(tmp: Path, sb: Any, feeds: dict[str, Path], state_url: str, *, stall: float = 10,
-                 api_concurrency: int = 4, rate_limit: float = 500, **queue: Any) -> Path:
-    cfg = write_config(tmp, base_url=sb.base_url, token_url=sb.token_url, agencies=feeds, state_url=state_url,
-                       concurrency=api_concurrency, rate_limit=rate_limit, max_share=1.0)
-    raw = yaml.safe_load(cfg.read_text(encoding="utf-8"))
-    raw["queue"] = {"stall_timeout": stall, "retry_wait": 0, "exponential_wait": 1, **queue}
-    cfg.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    return cfg
+                 api_concurrency: int = 4, queue: dict[str, Any] | None = None, **kw: Any) -> Path:
+    """``queue``: settings of the queue section beyond the stall timeout; ``kw``: write_config's."""
+    kw.setdefault("max_share", 1.0)
+    return write_config(tmp, base_url=sb.base_url, token_url=sb.token_url, agencies=feeds, state_url=state_url,
+                        concurrency=api_concurrency, **kw,
+                        extra={"queue": {"stall_timeout": stall, "retry_wait": 0, "exponential_wait": 1, **(queue or {})}})
 
 
 def command(cfg: Path, *args: str) -> list[str]:
@@ -107,7 +105,7 @@ def queue_night(tmp: Path, url: str, *, agencies: int, listings: int, workers: i
         names = [f"ag{i:04d}" for i in range(agencies)]
         nights = {a: feed(a, listings) for a in names}
         paths = {a: write_payloads(tmp / f"{a}.jsonl", outs) for a, outs in nights.items()}
-        cfg = queue_config(tmp, sb, paths, url, stall=stall, concurrency=concurrency)
+        cfg = queue_config(tmp, sb, paths, url, stall=stall, queue={"concurrency": concurrency})
 
         t0 = time.monotonic()
         enqueue(cfg)
@@ -286,7 +284,7 @@ def test_a_schedule_in_agencies_yaml_makes_the_workers_enqueue_the_night(tmp_pat
     with running_sandbox() as sb:
         outs = feed("ag", 3)
         cfg = queue_config(tmp_path, sb, {"ag": write_payloads(tmp_path / "ag.jsonl", outs)}, pg_url,
-                           schedule="* * * * * */2")  # every two seconds (a 6th field: seconds)
+                           queue={"schedule": "* * * * * */2"})  # every two seconds (a 6th field: seconds)
         worker = subprocess.Popen(command(cfg, "worker"), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from test_load_helpers import running_sandbox, sandbox, test_env, write_config  # noqa: F401
 
 from etl.cli import main
@@ -70,11 +69,8 @@ def _feed(price_bump: int = 0) -> bytes:
 
 
 def _config(tmp_path: Path, sb: Any, url: str, **agency: Any) -> Path:
-    cfg = write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": Path("x")})
-    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
-    data["agencies"][0].update({"source": url, "format": "auto", **agency})
-    cfg.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return cfg
+    return write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": Path("x")},
+                        agency_extra={"source": url, "format": "auto", **agency})
 
 
 def _run(cfg: Path, out: Path) -> int:
