@@ -31,12 +31,15 @@ ENV = {**os.environ, **TEST_ENV}
 
 
 def queue_config(tmp: Path, sb: Any, feeds: dict[str, Path], state_url: str, *, stall: float = 10,
-                 api_concurrency: int = 4, queue: dict[str, Any] | None = None, **kw: Any) -> Path:
-    """``queue``: settings of the queue section beyond the stall timeout; ``kw``: write_config's."""
+                 api_concurrency: int = 4, concurrency: int | None = None, queue: dict[str, Any] | None = None,
+                 **kw: Any) -> Path:
+    """``concurrency``: jobs per worker (the queue's), ``api_concurrency``: requests per run (the API's);
+    ``queue``: other settings of the queue section; ``kw``: write_config's (rate_limit, intermediary…)."""
     kw.setdefault("max_share", 1.0)
+    section = {"stall_timeout": stall, "retry_wait": 0, "exponential_wait": 1,
+               **({"concurrency": concurrency} if concurrency is not None else {}), **(queue or {})}
     return write_config(tmp, base_url=sb.base_url, token_url=sb.token_url, agencies=feeds, state_url=state_url,
-                        concurrency=api_concurrency, **kw,
-                        extra={"queue": {"stall_timeout": stall, "retry_wait": 0, "exponential_wait": 1, **(queue or {})}})
+                        concurrency=api_concurrency, extra={"queue": section}, **kw)
 
 
 def command(cfg: Path, *args: str) -> list[str]:
@@ -105,7 +108,7 @@ def queue_night(tmp: Path, url: str, *, agencies: int, listings: int, workers: i
         names = [f"ag{i:04d}" for i in range(agencies)]
         nights = {a: feed(a, listings) for a in names}
         paths = {a: write_payloads(tmp / f"{a}.jsonl", outs) for a, outs in nights.items()}
-        cfg = queue_config(tmp, sb, paths, url, stall=stall, queue={"concurrency": concurrency})
+        cfg = queue_config(tmp, sb, paths, url, stall=stall, concurrency=concurrency)
 
         t0 = time.monotonic()
         enqueue(cfg)
