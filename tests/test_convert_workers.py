@@ -87,7 +87,9 @@ def awkward_feed(path: Path, *, seed: int, truncated: bool = False) -> Path:
     # A UTF-8 line in a cp1252 file: W_ENCODING_MIXED on that line only.
     data += format_line(row_values({**rows[5], 175: "utf8-line", 21: "Très belle vue, café à côté"}, 334)).encode() + b"\n"
     if truncated:
-        data += lines[10].encode("cp1252", "replace")[:1500]  # cut mid-record, no final line break
+        # Cut after an older revision's 329 fields, no final line break: every field a record needs, but
+        # fewer than the file's rows have: held back as cut (E_LINE_TRUNCATED), the feed incomplete.
+        data += format_line(row_values({**rows[10], 175: "cut-key"}, 329)).encode("cp1252", "replace")
     path.write_bytes(data)
     return path
 
@@ -112,10 +114,11 @@ def test_records_over_several_lines_and_malformed_lines_at_chunk_edges_read_as_i
 
 def test_a_file_cut_mid_record_is_incomplete_and_its_last_record_held_back_with_workers(tmp_path: Path) -> None:
     feed = awkward_feed(tmp_path / "Annonces.csv", seed=3, truncated=True)
-    one = assert_same_as_one_process(feed, 2_500)
+    one = assert_same_as_one_process(feed, 2_500)  # one process and two workers: same outcomes, same facts
     _, stats = outcomes(feed, workers=2, chunk_bytes=2_500)
     assert stats.complete is False
-    assert one[-1][-1][0][0] in ("E_LINE_TRUNCATED", "E_LINE_MALFORMED")
+    assert one[-1][3] is not None and one[-1][3].source_key.endswith("cut-key")
+    assert [i[0] for i in one[-1][-1]] == ["E_LINE_TRUNCATED"]
 
 
 def test_a_cut_last_record_whose_key_came_before_stays_a_duplicate(tmp_path: Path) -> None:
@@ -130,13 +133,13 @@ def test_a_cut_last_record_whose_key_came_before_stays_a_duplicate(tmp_path: Pat
     assert one[-1][-1][0][0] == "E_KEY_DUPLICATE"
 
 
-def test_only_one_agency_of_a_grouped_send_with_duplicates_in_the_other(tmp_path: Path) -> None:
+def test_one_agency_of_a_grouped_send_converts_the_same_with_workers(tmp_path: Path) -> None:
     feed = awkward_feed(tmp_path / "Annonces.csv", seed=11)
     one = assert_same_as_one_process(feed, 2_000, agency="agence-b")
     assert {o[3].agency_id for o in one if o[3] is not None} == {"agence-b"}
 
 
-def test_an_accent_first_met_mid_file_and_a_byte_order_mark(tmp_path: Path) -> None:
+def test_an_accent_first_met_mid_file_and_a_byte_order_mark_convert_the_same_with_two_workers(tmp_path: Path) -> None:
     rows = [{**r, 21: "Maison de ville", 20: "Maison"} for r in listings(30, agencies=AGENCIES, seed=9)]
     text = "\r\n".join(lines_of(rows))
     text = text.encode("ascii", "replace").decode()
@@ -262,8 +265,6 @@ def test_ctrl_c_stops_convert_and_its_workers(tmp_path: Path) -> None:
 
 
 def test_the_convert_stage_of_run_plans_the_same_with_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import yaml
-
     from etl.agencies import load_config
     from etl.pipeline import convert_workers
     from etl.pipeline.run import RunOptions, run
@@ -272,10 +273,7 @@ def test_the_convert_stage_of_run_plans_the_same_with_workers(tmp_path: Path, mo
     monkeypatch.setattr(convert_workers, "CHUNK_BYTES", 2_000)  # tiny chunks: a small feed is split too
     feed = awkward_feed(tmp_path / "Annonces.csv", seed=17)
     path = write_config(tmp_path, base_url="http://127.0.0.1:9", token_url="http://127.0.0.1:9/token",
-                        agencies={"agence-a": feed})
-    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    cfg["agencies"][0]["format"] = "poliris"
-    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+                        agencies={"agence-a": feed}, agency_extra={"format": "poliris"})
     plans = []
     for workers in (1, 2):
         result = run(load_config(path), "agence-a", RunOptions(dry_run=True, workers=workers, out_dir=tmp_path / f"w{workers}"),

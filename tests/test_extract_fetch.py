@@ -122,7 +122,7 @@ def test_an_unchanged_feed_answers_304_and_nothing_is_downloaded(server, tmp_pat
     assert not list(tmp_path.iterdir())
 
 
-def test_a_404_is_exit_4_material_and_not_retried(server, tmp_path):
+def test_a_404_is_refused_as_unreadable_and_not_retried(server, tmp_path):
     with pytest.raises(SourceUnreadable, match=r"HTTP 404 \(flux introuvable\).*rien n'est retiré"):
         fetch(f"{server}/missing", tmp_path, sleep=no_sleep)
     assert Handler.hits["/missing"] == 1

@@ -127,7 +127,10 @@ def write_payloads(path: Path, outcomes: list[Outcome], *, truncate: bool = Fals
 def write_config(dir: Path, *, base_url: str, token_url: str, agencies: dict[str, Path], state_url: str | None = None,
                  rate_limit: float = 500, concurrency: int = 8, max_attempts: int = 6, backoff_base: float = 0.05,
                  backoff_max: float = 2.0, timeout: float = 10, max_share: float = 0.3, min_count: int = 3,
-                 intermediary: dict[str, str] | None = None, visibility_lag: float = 1.5) -> Path:
+                 intermediary: dict[str, str] | None = None, visibility_lag: float = 1.5,
+                 extra: dict[str, Any] | None = None, agency_extra: dict[str, Any] | None = None) -> Path:
+    """agencies.yaml for ``agencies`` (id → feed). ``extra``: top-level keys added or replaced (queue,
+    webhook…); ``agency_extra``: keys merged into every agency (format, quotas, a URL source…)."""
     # visibility_lag: above the sandbox's default visibility delay (1 s), as a real setting is above AVIV's
     cfg = {
         "version": 1,
@@ -143,9 +146,11 @@ def write_config(dir: Path, *, base_url: str, token_url: str, agencies: dict[str
         "agencies": [
             {"id": a, "source": str(feed), "format": "payloads-jsonl", "portals": ["SL", "BD"],
              "credentials": {"client_id_env": "ETL_TEST_CLIENT_ID", "client_secret_env": "ETL_TEST_CLIENT_SECRET",
-                             "intermediary_id": (intermediary or {}).get(a, f"int-{a}")}}
+                             "intermediary_id": (intermediary or {}).get(a, f"int-{a}")},
+             **(agency_extra or {})}
             for a, feed in agencies.items()
         ],
+        **(extra or {}),
     }
     path = dir / "agencies.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")

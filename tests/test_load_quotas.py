@@ -9,7 +9,6 @@ import io
 import json
 from pathlib import Path
 
-import yaml
 from test_load_helpers import accepted, body_hash, feed, rejected, sandbox, test_env, write_config, write_payloads  # noqa: F401
 
 from etl.agencies import load_config
@@ -88,7 +87,7 @@ def test_listings_kept_online_despite_an_error_hold_their_seats() -> None:
     assert sorted(m.source_key for m in p.over_quota) == ["K00003", "K00004", "K00005"]
 
 
-def test_the_priority_is_configurable() -> None:
+def test_price_high_priority_gives_the_quota_to_the_dearest() -> None:
     tonight = [_with(o, price=100_000 * (i + 1)) for i, o in enumerate(feed("a", 5))]
     p = plan("a", tonight, {}, quotas={"SL": 2}, quota_priority=["price_high"])
     assert {o.key.source_key for o in p.creates} == {"K00003", "K00004"}
@@ -102,10 +101,8 @@ def test_without_quotas_nothing_is_held_back() -> None:
 def test_a_night_publishes_exactly_the_quota_and_the_report_lists_the_others(
         tmp_path: Path, sandbox, test_env) -> None:
     cfg_path = write_config(tmp_path, base_url=sandbox.base_url, token_url=sandbox.token_url,
-                            agencies={"ag": write_payloads(tmp_path / "ag.jsonl", feed("ag", 30))})
-    raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
-    raw["agencies"][0]["quotas"] = {"SL": 20}
-    cfg_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+                            agencies={"ag": write_payloads(tmp_path / "ag.jsonl", feed("ag", 30))},
+                            agency_extra={"quotas": {"SL": 20}})
     res = run(load_config(cfg_path), options=RunOptions(), log=RunLog("text", io.StringIO()))
     assert res.exit_code == 0
     published = sandbox.classifieds(intermediary_id="int-ag")

@@ -56,11 +56,9 @@ def test_three_workers_sharing_a_credential_keep_its_limit_at_the_api_and_use_ni
     with running_sandbox() as sb:
         names = [f"ag{i}" for i in range(9)]
         feeds = {a: write_payloads(tmp_path / f"{a}.jsonl", feed(a, 30)) for a in names}
-        cfg = queue_config(tmp_path, sb, feeds, pg_url, rate_limit=limit, api_concurrency=8, concurrency=3)
-        text = cfg.read_text(encoding="utf-8")
-        for a in names:  # one intermediary for every agency: one credential, one limit
-            text = text.replace(f"intermediary_id: int-{a}", "intermediary_id: int-shared")
-        cfg.write_text(text, encoding="utf-8")
+        # one intermediary for every agency: one credential, one limit
+        cfg = queue_config(tmp_path, sb, feeds, pg_url, rate_limit=limit, api_concurrency=8, concurrency=3,
+                           intermediary={a: "int-shared" for a in names})
         enqueue(cfg)
         workers = [start_worker(cfg) for _ in range(3)]
         for w in workers:

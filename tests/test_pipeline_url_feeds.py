@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from test_load_helpers import running_sandbox, sandbox, test_env, write_config  # noqa: F401
 
 from etl.cli import main
@@ -70,11 +69,8 @@ def _feed(price_bump: int = 0) -> bytes:
 
 
 def _config(tmp_path: Path, sb: Any, url: str, **agency: Any) -> Path:
-    cfg = write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": Path("x")})
-    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
-    data["agencies"][0].update({"source": url, "format": "auto", **agency})
-    cfg.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return cfg
+    return write_config(tmp_path, base_url=sb.base_url, token_url=sb.token_url, agencies={"ag": Path("x")},
+                        agency_extra={"source": url, "format": "auto", **agency})
 
 
 def _run(cfg: Path, out: Path) -> int:
@@ -109,9 +105,30 @@ def test_a_changed_configuration_downloads_the_feed_again(tmp_path: Path, sandbo
                                                           feed_server: FeedServer) -> None:
     feed_server.body = _feed()
     assert _run(_config(tmp_path, sandbox, feed_server.url), tmp_path / "n1") == 0
-    cfg = _config(tmp_path, sandbox, feed_server.url, name="Agence renommée")
-    assert _run(cfg, tmp_path / "n2") == 0
+    assert _run(_config(tmp_path, sandbox, feed_server.url), tmp_path / "n2") == 0
+    assert feed_server.seen[-1][0] == 304  # the same settings: a conditional GET
+    cfg = _config(tmp_path, sandbox, feed_server.url, portals=["SL"])  # a setting conversion reads
+    assert _run(cfg, tmp_path / "n3") == 0
     assert feed_server.seen[-1] == (200, None)  # unconditional: the settings that convert it changed
+
+
+def test_an_unclean_last_run_downloads_the_feed_again(tmp_path: Path, sandbox: Any, test_env: None,
+                                                      feed_server: FeedServer) -> None:
+    feed_server.body = _feed()
+    cfg = _config(tmp_path, sandbox, feed_server.url)
+    assert _run(cfg, tmp_path / "n1") == 0
+    # the feed changes; its download's run fails on every update: not a clean run
+    feed_server.body = _feed(price_bump=1000)
+    sandbox.set_faults(error_rate=1.0, error_statuses=[503], methods=["PUT"])
+    assert _run(cfg, tmp_path / "n2") == 1
+    assert feed_server.seen[-1][0] == 200
+    sandbox.clear_faults()
+    # the feed is the one n2 downloaded, but n2 ended unclean: no conditional GET, neither with
+    # n2's validators (a 304 would skip the failed updates) nor n1's
+    assert _run(cfg, tmp_path / "n3") == 0
+    assert feed_server.seen[-1] == (200, None)
+    load = json.loads((tmp_path / "n3" / "load.json").read_text(encoding="utf-8"))
+    assert load["agencies"][0]["counts"]["updated"] == len(sandbox.classifieds())  # the failed updates land
 
 
 def test_a_failed_download_is_exit_4_and_deletes_nothing(tmp_path: Path, sandbox: Any, test_env: None,
