@@ -85,10 +85,12 @@ def test_an_unchanged_url_feed_costs_one_conditional_get_and_no_request(
     assert _run(cfg, tmp_path / "n1") == 0
     live = len(sandbox.classifieds())
     assert live > 0 and feed_server.seen == [(200, None)]
+    assert list((tmp_path / ".work").iterdir()) == []  # the download is gone once read
 
     seq = sandbox.last_seq()
     assert _run(cfg, tmp_path / "n2") == 0
     assert feed_server.seen[-1][0] == 304 and feed_server.seen[-1][1] is not None
+    assert list((tmp_path / ".work").iterdir()) == []
     assert sandbox.requests(since=seq) == []  # not even a token
     assert "feed_unchanged" in capsys.readouterr().err
     assert len(sandbox.classifieds()) == live
@@ -137,13 +139,16 @@ def test_a_failed_download_is_exit_4_and_deletes_nothing(tmp_path: Path, sandbox
     cfg = _config(tmp_path, sandbox, feed_server.url)
     assert _run(cfg, tmp_path / "n1") == 0
     live = len(sandbox.classifieds())
-    feed_server.status = 404
+    feed_server.status = 401
     seq = sandbox.last_seq()
     assert _run(cfg, tmp_path / "n2") == 4
     assert sandbox.requests(since=seq, kind="api") == []
     assert len(sandbox.classifieds()) == live
     load = json.loads((tmp_path / "n2" / "load.json").read_text(encoding="utf-8"))
     assert load["agencies"][0]["exit_code"] == 4 and "127.0.0.1" in load["agencies"][0]["message"]
+    # told to the agency as a feed not received (its words held no « introuvable »), not as an unreadable one
+    summary = json.loads((tmp_path / "n2" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["agencies"]["ag"]["run"]["status"] == "source_missing"
     # the failed night changed nothing: the next one may still ask whether the feed changed since n1
     feed_server.status = 200
     assert _run(cfg, tmp_path / "n3") == 0
