@@ -373,3 +373,17 @@ def test_a_listing_kept_off_a_portal_by_a_warning_reads_published_except_there()
                                (lease, other))
     assert excluded_from(published, lease) == "BUCOM" and decision(published, lease) == "publiée, sauf sur BUCOM"
     assert excluded_from(published, other) is None and decision(published, other) == "publiée"
+
+
+def test_portal_notes_name_the_portals_and_keep_a_refusal_beside_a_picture_error() -> None:
+    from etl.report.run_info import PortalNote
+    from etl.report.story import portal_note_words
+    refused = PortalNote("K1", "R1", "CREATED", refused=["BD"])
+    assert portal_note_words(refused, "fr") == "en ligne, mais refusée sur Belles Demeures"
+    both = PortalNote("K2", "R2", "UPDATED_WITH_MEDIA_ERROR", refused=["BD"], failed_media=["https://x.test/1.jpg"])
+    assert portal_note_words(both, "fr") == ("en ligne, mais refusée sur Belles Demeures ; une photo n'a pas pu "
+                                             "être téléchargée : vérifiez son adresse")
+    assert portal_note_words(both, "en") == ("online, but refused on Belles Demeures; a picture could not be "
+                                             "downloaded: check its address")
+    media = PortalNote("K3", "R3", "CREATED_WITH_MEDIA_ERROR")
+    assert portal_note_words(media, "fr").startswith("en ligne, mais une photo")

@@ -428,6 +428,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ps_DELETING_FAILED": ("retrait refusé par le portail", "removal refused by the portal"),
     "ps_RECEIVING_FAILED": ("le portail n'a pas pu recevoir l'annonce", "the portal could not receive the listing"),
     "ps_refused_on": ("en ligne, mais refusée sur {portals}", "online, but refused on {portals}"),
+    "ps_refused_on_media": ("en ligne, mais refusée sur {portals} ; une photo n'a pas pu être téléchargée : "
+                            "vérifiez son adresse",
+                            "online, but refused on {portals}; a picture could not be downloaded: check its address"),
     "ps_why": ("raison donnée par le portail", "the portal's reason"),
     "ps_media": ("photo non téléchargée", "picture not downloaded"),
     "ps_other": ("statut du portail : {status}", "portal status: {status}"),

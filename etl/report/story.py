@@ -203,8 +203,12 @@ def portal_status_words(status: str, lang: Lang) -> str:
 
 def portal_note_words(note: PortalNote, lang: Lang) -> str:
     """What happened, in words: the status's, or a refusal by some portals of a listing online on others."""
+    portals = ", ".join(portal_name(p) for p in note.refused)
     if note.refused and note.status in ("CREATED", "UPDATED"):
-        return tr("ps_refused_on", lang, portals=", ".join(note.refused))
+        return tr("ps_refused_on", lang, portals=portals)
+    if note.refused and note.status in ("CREATED_WITH_MEDIA_ERROR", "UPDATED_WITH_MEDIA_ERROR"):
+        # both: the refusal must not hide behind the picture
+        return tr("ps_refused_on_media", lang, portals=portals)
     return portal_status_words(note.status, lang)
 
 
