@@ -387,3 +387,21 @@ def test_portal_notes_name_the_portals_and_keep_a_refusal_beside_a_picture_error
                                              "downloaded: check its address")
     media = PortalNote("K3", "R3", "CREATED_WITH_MEDIA_ERROR")
     assert portal_note_words(media, "fr").startswith("en ligne, mais une photo")
+
+
+def test_the_text_part_of_the_mail_lists_the_portal_notes_its_facts_announce() -> None:
+    from etl.report.run_info import AgencyRun, PortalNote
+    from etl.report.story import build_story, plain_text
+    s = ConvertSummary(command="run")
+    s.add(make_outcome("AG1", 2, "R1", accepted=True))
+    run = AgencyRun("AG1", live_before=1, portal_notes=[
+        PortalNote("AG1-R1", "R1", "CREATED", title="Maison", refused=["BD"], why="Belles Demeures n'accepte pas"),
+        PortalNote("AG1-R2", "R2", "CREATED_WITH_MEDIA_ERROR", failed_media=["https://x.test/1.jpg"])])
+    text = plain_text(build_story(s, s.agency("AG1"), run))
+    assert "(voir plus bas)" in text
+    section = text.split("Côté portails\n-------------\n")[1]
+    assert section.startswith("Ce que les portails ont répondu après réception :\n"
+                              "  - R1 — Maison : en ligne, mais refusée sur Belles Demeures\n"
+                              "      raison donnée par le portail : « Belles Demeures n'accepte pas »\n"
+                              "  - R2 : en ligne, mais une photo n'a pas pu être téléchargée : vérifiez son adresse\n"
+                              "      photo non téléchargée : https://x.test/1.jpg\n")

@@ -479,7 +479,17 @@ def plain_text(story: AgencyStory) -> str:
             lines.append(tr("c_more", lang, n=len(story.cards) - 100))
     if story.over_quota:
         lines += ["", tr("quota_title", lang), "-" * len(tr("quota_title", lang)), story.quota_intro]
-        lines += [f"  - {ref}" + (f" — {title}" if title else "") + f" : {what}" for ref, title, what in story.over_quota]
+        lines += [f"  - {ref}" + (f" — {title}" if title else "") + f"{tr('colon', lang)}{what}"
+                  for ref, title, what in story.over_quota]
+    if story.portal_notes:
+        title = tr("portal_side_title", lang)
+        lines += ["", title, "-" * len(title), tr("portal_side_intro", lang)]
+        colon = tr("colon", lang)
+        for n in story.portal_notes:
+            lines.append(f"  - {n.reference}" + (f" — {n.title}" if n.title else "") + f"{colon}{n.words}")
+            if n.why:
+                lines.append(f"      {tr('ps_why', lang)}{colon}« {n.why} »")
+            lines += [f"      {tr('ps_media', lang)}{colon}{url}" for url in n.failed_media]
     if story.changes:
         lines += ["", story.changes_title, "-" * len(story.changes_title)]
         for g in story.changes:
