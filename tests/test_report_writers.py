@@ -418,3 +418,22 @@ def test_sentences_meant_for_the_operator_give_way_to_what_the_agency_can_do() -
     view = problem_view(unread, "fr")
     assert view.wrong == "Colonnes non utilisées" and "source.rename" not in view.fix and view.value == "Notes"
     assert problem_view(price_missing(), "fr").fix == price_missing().message  # the others keep their own sentence
+
+
+def test_an_over_quota_night_says_so_in_the_subject_not_nothing_to_fix() -> None:
+    from datetime import datetime
+
+    from etl.report.run_info import AgencyRun, Change, QuotaNote
+    from etl.report.story import build_story
+    s = ConvertSummary(command="run", started_at=datetime(2025, 12, 1, 2, 0).astimezone())
+    for line in range(2, 5):
+        s.add(make_outcome("AG1", line, f"R{line}", accepted=True))
+    run = AgencyRun("AG1", name="Agence Une", live_before=0, quotas={"SL": 1},
+                    changes=[Change("created", "AG1-R2", "R2")],
+                    over_quota=[QuotaNote("AG1-R3", "R3", ["SL"]), QuotaNote("AG1-R4", "R4", ["SL"])])
+    story = build_story(s, s.agency("AG1"), run)
+    assert story.headline == "Des annonces n'ont pas trouvé de place dans votre contrat" and story.needs_agency
+    assert story.subject == "2 annonces hors quota de votre contrat, 1 en ligne — Agence Une, nuit du 30/11"
+    run.language = "en"
+    assert build_story(s, s.agency("AG1"), run, lang="en").subject == \
+        "2 listings beyond your contract's quota, 1 online — Agence Une, night of 30/11"

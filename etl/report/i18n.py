@@ -481,6 +481,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                 "{n} listing(s) online, nothing to fix — {agency}, {night}"),
     "subj_portals": ("{n} annonce(s) signalée(s) par les portails, {online} en ligne — {agency}, {night}",
                      "{n} listing(s) flagged by the portals, {online} online — {agency}, {night}"),
+    "subj_over_quota": ("{n} annonce(s) hors quota de votre contrat, {online} en ligne — {agency}, {night}",
+                        "{n} listing(s) beyond your contract's quota, {online} online — {agency}, {night}"),
     "subj_failed": ("ÉCHEC : {what} — {agency}, {night}", "FAILED: {what} — {agency}, {night}"),
     "subj_run": ("Exploitation {night} : {failed} agence(s) en échec sur {agencies}",
                  "Run {night}: {failed} of {agencies} agencies failed"),

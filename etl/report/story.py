@@ -449,6 +449,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         story.subject = tr("subj_fix", lang, n=to_fix, online=online, agency=label, night=night)
     elif run is not None and run.portal_notes:
         story.subject = tr("subj_portals", lang, n=len(run.portal_notes), online=online, agency=label, night=night)
+    elif run is not None and run.over_quota:
+        story.subject = tr("subj_over_quota", lang, n=len(run.over_quota), online=online, agency=label, night=night)
     else:
         story.subject = tr("subj_ok", lang, n=online, agency=label, night=night)
     story.needs_agency = bool(to_fix) or (failed and (run is None or run.kind.needs_agency)) or \
