@@ -373,3 +373,67 @@ def test_a_listing_kept_off_a_portal_by_a_warning_reads_published_except_there()
                                (lease, other))
     assert excluded_from(published, lease) == "BUCOM" and decision(published, lease) == "publiée, sauf sur BUCOM"
     assert excluded_from(published, other) is None and decision(published, other) == "publiée"
+
+
+def test_portal_notes_name_the_portals_and_keep_a_refusal_beside_a_picture_error() -> None:
+    from etl.report.run_info import PortalNote
+    from etl.report.story import portal_note_words
+    refused = PortalNote("K1", "R1", "CREATED", refused=["BD"])
+    assert portal_note_words(refused, "fr") == "en ligne, mais refusée sur Belles Demeures"
+    both = PortalNote("K2", "R2", "UPDATED_WITH_MEDIA_ERROR", refused=["BD"], failed_media=["https://x.test/1.jpg"])
+    assert portal_note_words(both, "fr") == ("en ligne, mais refusée sur Belles Demeures ; une photo n'a pas pu "
+                                             "être téléchargée : vérifiez son adresse")
+    assert portal_note_words(both, "en") == ("online, but refused on Belles Demeures; a picture could not be "
+                                             "downloaded: check its address")
+    media = PortalNote("K3", "R3", "CREATED_WITH_MEDIA_ERROR")
+    assert portal_note_words(media, "fr").startswith("en ligne, mais une photo")
+
+
+def test_the_text_part_of_the_mail_lists_the_portal_notes_its_facts_announce() -> None:
+    from etl.report.run_info import AgencyRun, PortalNote
+    from etl.report.story import build_story, plain_text
+    s = ConvertSummary(command="run")
+    s.add(make_outcome("AG1", 2, "R1", accepted=True))
+    run = AgencyRun("AG1", live_before=1, portal_notes=[
+        PortalNote("AG1-R1", "R1", "CREATED", title="Maison", refused=["BD"], why="Belles Demeures n'accepte pas"),
+        PortalNote("AG1-R2", "R2", "CREATED_WITH_MEDIA_ERROR", failed_media=["https://x.test/1.jpg"])])
+    text = plain_text(build_story(s, s.agency("AG1"), run))
+    assert "(voir plus bas)" in text
+    section = text.split("Côté portails\n-------------\n")[1]
+    assert section.startswith("Ce que les portails ont répondu après réception :\n"
+                              "  - R1 — Maison : en ligne, mais refusée sur Belles Demeures\n"
+                              "      raison donnée par le portail : « Belles Demeures n'accepte pas »\n"
+                              "  - R2 : en ligne, mais une photo n'a pas pu être téléchargée : vérifiez son adresse\n"
+                              "      photo non téléchargée : https://x.test/1.jpg\n")
+
+
+def test_sentences_meant_for_the_operator_give_way_to_what_the_agency_can_do() -> None:
+    from etl.report.story import problem_view
+    xml = error("E_XML_MALFORMED", "flux.xml, ligne 9, /root/property[4] : annonce illisible, le XML est mal formé "
+                "ligne 9 (balise non fermée) ; elle n'est pas publiée. Corrigez l'export et renvoyez-le.")
+    assert problem_view(xml, "fr").fix == ("Relancez l'export depuis votre logiciel ; si l'erreur revient, transmettez "
+                                           "ce rapport à votre éditeur de logiciel. Rien n'est retiré en attendant.")
+    unread = warning("W_COLUMNS_UNREAD", "Annonces.xlsx : colonne(s) du fichier lue(s) par aucune règle : Notes ; "
+                     "déclarez ce nom (source.rename).", value="Notes")
+    view = problem_view(unread, "fr")
+    assert view.wrong == "Colonnes non utilisées" and "source.rename" not in view.fix and view.value == "Notes"
+    assert problem_view(price_missing(), "fr").fix == price_missing().message  # the others keep their own sentence
+
+
+def test_an_over_quota_night_says_so_in_the_subject_not_nothing_to_fix() -> None:
+    from datetime import datetime
+
+    from etl.report.run_info import AgencyRun, Change, QuotaNote
+    from etl.report.story import build_story
+    s = ConvertSummary(command="run", started_at=datetime(2025, 12, 1, 2, 0).astimezone())
+    for line in range(2, 5):
+        s.add(make_outcome("AG1", line, f"R{line}", accepted=True))
+    run = AgencyRun("AG1", name="Agence Une", live_before=0, quotas={"SL": 1},
+                    changes=[Change("created", "AG1-R2", "R2")],
+                    over_quota=[QuotaNote("AG1-R3", "R3", ["SL"]), QuotaNote("AG1-R4", "R4", ["SL"])])
+    story = build_story(s, s.agency("AG1"), run)
+    assert story.headline == "Des annonces n'ont pas trouvé de place dans votre contrat" and story.needs_agency
+    assert story.subject == "2 annonces hors quota de votre contrat, 1 en ligne — Agence Une, nuit du 30/11"
+    run.language = "en"
+    assert build_story(s, s.agency("AG1"), run, lang="en").subject == \
+        "2 listings beyond your contract's quota, 1 online — Agence Une, night of 30/11"

@@ -17,7 +17,8 @@ from pathlib import PurePath
 from markupsafe import Markup, escape
 
 from etl.issues import Issue
-from etl.report.i18n import TEXTS, Lang, code_text, field_label, fmt_date, fmt_duration, fmt_int, fmt_night, portal_name, tr
+from etl.report.i18n import (TEXTS, Lang, code_text, field_label, fmt_date, fmt_duration, fmt_int, fmt_night, portal_name,
+                             stem, tr)
 from etl.report.run_info import AgencyRun, Change, PortalNote, RunKind
 from etl.report.summary import AgencyTotals, ConvertSummary, ListingProblem, SourceInfo
 
@@ -129,6 +130,10 @@ def _where(p: ListingProblem, lang: Lang) -> str:
     return name
 
 
+# codes whose own French sentence names the operator's settings or the XML syntax, not what an agency can do
+_OPERATOR_SENTENCES = frozenset({"AGENCY_MISSING", "COLUMNS_UNREAD", "XML_MALFORMED", "RECORD_TOO_LARGE"})
+
+
 def problem_view(issue: Issue, lang: Lang) -> ProblemView:
     text = code_text(issue.code)
     wrong = text.title(lang)
@@ -141,7 +146,10 @@ def problem_view(issue: Issue, lang: Lang) -> ProblemView:
         wrong = f"{wrong} ({portal_name(issue.portal)})"
     # French: the issue's own sentence, which names the field, the value and the fix.
     # English: the code's general fix (the specific sentence exists only in French).
-    fix = _specific_fix(issue.message) if lang == "fr" else text.fix(lang)
+    # ... except where that sentence speaks to the operator (settings, XML syntax): the agency reads the
+    # registry's fix, which says what it can do.
+    fix = _specific_fix(issue.message) if lang == "fr" and stem(issue.code) not in _OPERATOR_SENTENCES \
+        else text.fix(lang)
     value = issue.value
     if value is not None and len(value) > MAX_VALUE_SHOWN:  # a whole raw line: its start is enough to find it
         value = value[:MAX_VALUE_SHOWN] + "…"
@@ -203,8 +211,12 @@ def portal_status_words(status: str, lang: Lang) -> str:
 
 def portal_note_words(note: PortalNote, lang: Lang) -> str:
     """What happened, in words: the status's, or a refusal by some portals of a listing online on others."""
+    portals = ", ".join(portal_name(p) for p in note.refused)
     if note.refused and note.status in ("CREATED", "UPDATED"):
-        return tr("ps_refused_on", lang, portals=", ".join(note.refused))
+        return tr("ps_refused_on", lang, portals=portals)
+    if note.refused and note.status in ("CREATED_WITH_MEDIA_ERROR", "UPDATED_WITH_MEDIA_ERROR"):
+        # both: the refusal must not hide behind the picture
+        return tr("ps_refused_on_media", lang, portals=portals)
     return portal_status_words(note.status, lang)
 
 
@@ -437,6 +449,8 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
         story.subject = tr("subj_fix", lang, n=to_fix, online=online, agency=label, night=night)
     elif run is not None and run.portal_notes:
         story.subject = tr("subj_portals", lang, n=len(run.portal_notes), online=online, agency=label, night=night)
+    elif run is not None and run.over_quota:
+        story.subject = tr("subj_over_quota", lang, n=len(run.over_quota), online=online, agency=label, night=night)
     else:
         story.subject = tr("subj_ok", lang, n=online, agency=label, night=night)
     story.needs_agency = bool(to_fix) or (failed and (run is None or run.kind.needs_agency)) or \
@@ -475,7 +489,17 @@ def plain_text(story: AgencyStory) -> str:
             lines.append(tr("c_more", lang, n=len(story.cards) - 100))
     if story.over_quota:
         lines += ["", tr("quota_title", lang), "-" * len(tr("quota_title", lang)), story.quota_intro]
-        lines += [f"  - {ref}" + (f" — {title}" if title else "") + f" : {what}" for ref, title, what in story.over_quota]
+        lines += [f"  - {ref}" + (f" — {title}" if title else "") + f"{tr('colon', lang)}{what}"
+                  for ref, title, what in story.over_quota]
+    if story.portal_notes:
+        title = tr("portal_side_title", lang)
+        lines += ["", title, "-" * len(title), tr("portal_side_intro", lang)]
+        colon = tr("colon", lang)
+        for n in story.portal_notes:
+            lines.append(f"  - {n.reference}" + (f" — {n.title}" if n.title else "") + f"{colon}{n.words}")
+            if n.why:
+                lines.append(f"      {tr('ps_why', lang)}{colon}« {n.why} »")
+            lines += [f"      {tr('ps_media', lang)}{colon}{url}" for url in n.failed_media]
     if story.changes:
         lines += ["", story.changes_title, "-" * len(story.changes_title)]
         for g in story.changes:
