@@ -54,7 +54,8 @@ def test_missing_feed(tmp_path: Path, sandbox, test_env) -> None:
     head = _headline(_page(res))
     assert head.startswith("fail ") and "n'a pas été reçu" in head and "éditeur de logiciel" in head
     assert "other-feed.jsonl" not in _page(res), "another agency's file shown as received"
-    assert "Fichier reçu : absent.jsonl" in _page(res) and str(tmp_path) not in _page(res)
+    assert "Fichier attendu : absent.jsonl" in _page(res) and "Fichier reçu" not in _page(res)
+    assert str(tmp_path) not in _page(res)
     run_json = _summary(res)["agencies"]["ag"]["run"]
     assert run_json["status"] == "source_missing" and run_json["exit_code"] == 4
     assert _headline(_page(res, "other")).startswith("ok ")

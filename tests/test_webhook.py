@@ -155,7 +155,7 @@ def test_portal_outcomes_received_by_callback_reach_the_agencys_next_report(tmp_
     assert notes["K00001"]["failed_media"] == ["https://photos.agence.invalid/K00001/1.jpg"]
     assert agency["confirmed_online"] == 3
     html = (run_dir / "report-ag1.html").read_text(encoding="utf-8")
-    assert "refusée sur BD" in html and "Belles Demeures n&#39;accepte" in html
+    assert "refusée sur Belles Demeures" in html and "Belles Demeures n&#39;accepte" in html
     assert "https://photos.agence.invalid/K00001/1.jpg" in html and "3 confirmées en ligne par les portails" in html
 
 

@@ -299,6 +299,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "night_of": ("nuit du {date}", "night of {date}"),
     "processed_at": ("Traitement du {date} — durée {duration}", "Run of {date} — took {duration}"),
     "file_received": ("Fichier reçu : {name}", "File received: {name}"),
+    "file_expected": ("Fichier attendu : {name}", "File expected: {name}"),
     "no_file": ("Aucun fichier reçu", "No file received"),
     "convert_note": ("Contrôle du fichier : rien n'a été envoyé aux portails.",
                      "File check: nothing was sent to the portals."),

@@ -382,7 +382,9 @@ def build_story(summary: ConvertSummary, totals: AgencyTotals, run: AgencyRun | 
                duration=fmt_duration(run.duration_s if run else summary.elapsed_s(), lang))]
     files = [PurePath(f).name for f in totals.files if f]
     source = run.source_name if run is not None and run.source_name else (", ".join(dict.fromkeys(files)) or None)
-    meta.append(tr("file_received", lang, name=source) if source else tr("no_file", lang))
+    # a feed that never came is named as expected, not as received
+    received = "file_expected" if run is not None and run.kind is RunKind.SOURCE_MISSING else "file_received"
+    meta.append(tr(received, lang, name=source) if source else tr("no_file", lang))
     if command == "convert":
         meta.append(tr("convert_note", lang))
     elif run is not None and run.planned:
