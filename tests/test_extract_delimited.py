@@ -102,6 +102,7 @@ def test_every_row_is_accounted_for_missing_or_duplicate_references_and_agencies
     codes = [r.issues[0].code for r in records if isinstance(r, RecordError)]
     assert codes == ["E_KEY_MISSING", "E_KEY_DUPLICATE", "E_AGENCY_MISSING"]
     assert "ligne 4" in records[2].issues[0].message and "ligne 2" in records[2].issues[0].message
+    assert "Renseignez-la, ou demandez à l'exploitant" in records[3].issues[0].message
 
 
 def test_an_unquoted_separator_inside_a_text_rejects_the_row_naming_its_line(tmp_path):
@@ -170,6 +171,7 @@ def test_a_column_nothing_reads_beside_an_absent_one_is_pointed_out(tmp_path):
     feed = open_feed(path, format="csv", options=OPTIONS)
     [note] = [i for i in feed.issues if "lue(s) par aucune règle" in i.message]
     assert "Prix net vendeur" in note.message and "price" in note.message
+    assert "signalez son nom à l'exploitant" in note.message  # the agency reads it: what it can do
     complete = write(tmp_path, "Agence;Référence;Prix;Ville\nAG;R1;5;Nice\n", name="complete.csv")
     assert not open_feed(complete, format="csv", options={**OPTIONS, "columns": {**OPTIONS["columns"], "photos": []}}).issues
 

@@ -407,19 +407,6 @@ def test_the_text_part_of_the_mail_lists_the_portal_notes_its_facts_announce() -
                               "      photo non téléchargée : https://x.test/1.jpg\n")
 
 
-def test_sentences_meant_for_the_operator_give_way_to_what_the_agency_can_do() -> None:
-    from etl.report.story import problem_view
-    xml = error("E_XML_MALFORMED", "flux.xml, ligne 9, /root/property[4] : annonce illisible, le XML est mal formé "
-                "ligne 9 (balise non fermée) ; elle n'est pas publiée. Corrigez l'export et renvoyez-le.")
-    assert problem_view(xml, "fr").fix == ("Relancez l'export depuis votre logiciel ; si l'erreur revient, transmettez "
-                                           "ce rapport à votre éditeur de logiciel. Rien n'est retiré en attendant.")
-    unread = warning("W_COLUMNS_UNREAD", "Annonces.xlsx : colonne(s) du fichier lue(s) par aucune règle : Notes ; "
-                     "déclarez ce nom (source.rename).", value="Notes")
-    view = problem_view(unread, "fr")
-    assert view.wrong == "Colonnes non utilisées" and "source.rename" not in view.fix and view.value == "Notes"
-    assert problem_view(price_missing(), "fr").fix == price_missing().message  # the others keep their own sentence
-
-
 def test_an_over_quota_night_says_so_in_the_subject_not_nothing_to_fix() -> None:
     from datetime import datetime
 

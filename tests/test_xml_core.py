@@ -165,6 +165,7 @@ def test_a_truncated_feed_yields_its_whole_records_then_the_cut_one_as_an_error(
     items = list(feed.records())
     assert [type(i) for i in items] == [SourceRecord] * 3 + [RecordError]
     assert items[-1].issues[0].code == "E_XML_MALFORMED" and items[-1].location.xpath == "/root/property[4]"
+    assert "Relancez l'export depuis votre logiciel" in items[-1].issues[0].message  # what the agency can do
     assert feed.facts.complete is False and feed.facts.records == 4 and feed.facts.errors == 1
 
 

@@ -194,8 +194,9 @@ def header_issues(header: Header, opts: TableOptions, display: str, skipped: Ite
     if absent and unread:
         issues.append(warning("W_COLUMNS_UNREAD",
                               f"{display} : colonne(s) du fichier lue(s) par aucune règle : {', '.join(unread)[:300]} ; "
-                              f"colonne(s) prévue(s) absente(s) : {', '.join(absent)[:300]}. Si l'une est l'autre sous un "
-                              "autre nom, déclarez ce nom (source.rename).", value=", ".join(unread)[:300]))
+                              f"colonne(s) prévue(s) absente(s) : {', '.join(absent)[:300]}. Si l'une d'elles contient "
+                              "une information à publier, signalez son nom à l'exploitant (qui la déclarera dans "
+                              "source.rename).", value=", ".join(unread)[:300]))
     return issues
 
 
@@ -243,7 +244,8 @@ class RowReader:
             return self._error(location, None, key, cells, error(
                 "E_AGENCY_MISSING",
                 f"{self.display}, ligne {line} : {where} vide et aucune agence n'est configurée pour ce fichier "
-                "(agency_id) ; l'annonce ne peut être rattachée à aucune agence.", source_field=where, value=""))
+                "(agency_id) ; l'annonce ne peut être rattachée à aucune agence. Renseignez-la, ou demandez à "
+                "l'exploitant de fixer l'agence de ce fichier.", source_field=where, value=""))
         first = self.seen.get((agency, key))
         if first is not None:
             label = self.header.labels[self.opts.key]

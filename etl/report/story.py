@@ -130,10 +130,6 @@ def _where(p: ListingProblem, lang: Lang) -> str:
     return name
 
 
-# codes whose own French sentence names the operator's settings or the XML syntax, not what an agency can do
-_OPERATOR_SENTENCES = frozenset({"AGENCY_MISSING", "COLUMNS_UNREAD", "XML_MALFORMED", "RECORD_TOO_LARGE"})
-
-
 def problem_view(issue: Issue, lang: Lang) -> ProblemView:
     text = code_text(issue.code)
     wrong = text.title(lang)
@@ -146,10 +142,7 @@ def problem_view(issue: Issue, lang: Lang) -> ProblemView:
         wrong = f"{wrong} ({portal_name(issue.portal)})"
     # French: the issue's own sentence, which names the field, the value and the fix.
     # English: the code's general fix (the specific sentence exists only in French).
-    # ... except where that sentence speaks to the operator (settings, XML syntax): the agency reads the
-    # registry's fix, which says what it can do.
-    fix = _specific_fix(issue.message) if lang == "fr" and stem(issue.code) not in _OPERATOR_SENTENCES \
-        else text.fix(lang)
+    fix = _specific_fix(issue.message) if lang == "fr" else text.fix(lang)
     value = issue.value
     if value is not None and len(value) > MAX_VALUE_SHOWN:  # a whole raw line: its start is enough to find it
         value = value[:MAX_VALUE_SHOWN] + "…"

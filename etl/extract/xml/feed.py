@@ -86,8 +86,9 @@ class XmlFeed(Feed):
                 elif isinstance(item, Oversized):
                     result = self._error(item.ordinal, item.line, item.xpath, error(
                         "E_RECORD_TOO_LARGE",
-                        f"{self.source}, ligne {item.line}, {item.xpath} : annonce démesurée (plus de "
-                        "50 000 éléments XML) ; ignorée (fichier corrompu ?)."), fallback_agency)
+                        f"{self.source}, ligne {item.line}, {item.xpath} : annonce trop volumineuse (plus de "
+                        "50 000 éléments XML), ignorée. Vérifiez cette annonce dans votre logiciel (nombre de photos "
+                        "ou de textes), puis refaites l'export."), fallback_agency)
                 else:
                     facts.records -= 1
                     yield from self._broken(item, fallback_agency)
@@ -121,7 +122,8 @@ class XmlFeed(Feed):
                 "E_XML_MALFORMED",
                 f"{self.source}, ligne {item.line}, {item.xpath} : annonce illisible, le XML est mal formé "
                 f"{where} ({item.reason}) ; elle n'est pas publiée et sa version en ligne est conservée, "
-                "comme toutes les annonces du flux (rien n'est retiré). Corrigez l'export et renvoyez-le."), agency)
+                "comme toutes les annonces du flux (rien n'est retiré). Relancez l'export depuis votre logiciel ; si "
+                "l'erreur revient, transmettez ce rapport à votre éditeur de logiciel."), agency)
 
     def _error(self, ordinal: int, line: int, xpath: str, issue: Issue, agency: str | None,
                key: str | None = None) -> RecordError:
